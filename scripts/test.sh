@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what calisim needs, builds it twice (plain, and with AddressSanitizer +
+# UndefinedBehaviorSanitizer) and runs every test: GoogleTest through ctest, then pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+jobs=$(nproc)
+PY=/usr/bin/python3  # Debian's interpreter, which has pytest and numpy (not the one first on PATH)
+
+echo "== build (RelWithDebInfo, -Werror)"
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCALISIM_WERROR=ON \
+  -DPython3_EXECUTABLE=$PY >/dev/null
+cmake --build build/test -j "$jobs"
+echo "== ctest"
+ctest --test-dir build/test -j "$jobs" --output-on-failure
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCALISIM_SANITIZE=ON -DCALISIM_WERROR=ON \
+  -DCALISIM_BUILD_BENCH=OFF -DPython3_EXECUTABLE=$PY >/dev/null
+cmake --build build/asan -j "$jobs"
+echo "== ctest (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan -j "$jobs" --output-on-failure
+
+echo "== pytest"
+CALISIM_BIN="$PWD/build/test/calisim" $PY -m pytest -q python/tests
