@@ -35,7 +35,9 @@ Result<Ipv4Address> Ipv4Address::parse(std::string_view text) {
                         fmt::format("'{}' is not an IPv4 address (want a.b.c.d)", text));
     }
     const auto octet = parse_decimal(part, 255);
-    if (!octet) {
+    // A leading zero ("010") is octal to inet_aton() but rejected by inet_pton() and Go's
+    // net.ParseIP: refuse it rather than pick a reading.
+    if (!octet || (part.size() > 1 && part[0] == '0')) {
       return make_error(Errc::kInvalidArgument,
                         fmt::format("'{}' is not an IPv4 address (part {} is '{}', want 0..255)",
                                     text, i + 1, part));
