@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "test_util.hpp"
 
 namespace calisim::test {
@@ -36,7 +38,10 @@ const char* kStrict =
 
 class DemoCapture : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { dir_ = new std::filesystem::path(run_demo("demo", 1)); }
+  // ctest runs each test in its own process, possibly in parallel: one folder per process.
+  static void SetUpTestSuite() {
+    dir_ = new std::filesystem::path(run_demo("demo-" + std::to_string(::getpid()), 1));
+  }
   static void TearDownTestSuite() { delete dir_; }
   static std::filesystem::path ipip() { return *dir_ / "lab-ipip" / "capture.pcapng"; }
   static std::filesystem::path vxlan() { return *dir_ / "lab-vxlan" / "capture.pcapng"; }
