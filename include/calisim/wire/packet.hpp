@@ -20,6 +20,8 @@ struct PacketMeta {
   std::uint32_t mark = 0;             // Linux skb->mark (fwmark)
   std::uint32_t conntrack = 0;        // conntrack entry id, 0: none
   std::uint64_t trace_id = 0;         // follows a packet through encapsulation for tracing
+  std::uint32_t next_hop = 0;         // IPv4 next hop chosen by routing (skb_rtable's nexthop),
+                                      // for devices that need it: tunl0's outer destination
 };
 
 class Packet {

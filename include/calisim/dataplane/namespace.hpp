@@ -1,0 +1,221 @@
+#pragma once
+// A network namespace: Linux's IPv4 host stack, as every node, pod and router in calisim runs
+// it. Devices, addresses, the FIB (tables and rules), the neighbour table, sysctls, and the
+// packet path:
+//
+//   device rx -> tap -> PREROUTING -> route lookup -> INPUT   -> local delivery (ICMP, sockets)
+//                                                  -> FORWARD -> TTL-1 -> POSTROUTING
+//                                                     -> neighbour resolution -> device tx -> tap
+//
+// Every packet that dies here records a DropReason.
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <calisim/dataplane/device.hpp>
+#include <calisim/dataplane/drop.hpp>
+#include <calisim/dataplane/fib.hpp>
+#include <calisim/dataplane/ip_ident.hpp>
+#include <calisim/dataplane/loopback.hpp>
+#include <calisim/dataplane/neighbour.hpp>
+#include <calisim/dataplane/reassembly.hpp>
+#include <calisim/sim/result.hpp>
+#include <calisim/sim/simulator.hpp>
+#include <calisim/sim/timer.hpp>
+#include <calisim/wire/address.hpp>
+#include <calisim/wire/arp.hpp>
+#include <calisim/wire/ipv4.hpp>
+#include <calisim/wire/packet.hpp>
+
+namespace calisim::dataplane {
+
+// Per-device IPv4 settings (net.ipv4.conf.<dev>.*); `all` holds conf/all. Effective values
+// combine them as the kernel does (ip-sysctl.rst): rp_filter and proxy_arp take the max,
+// forwarding is per device (writing ip_forward sets all of them).
+struct DeviceSysctls {
+  bool forwarding = false;
+  bool proxy_arp = false;
+  std::uint32_t proxy_delay_centis = 80;  // neigh.<dev>.proxy_delay, in 1/100 s
+  std::uint8_t rp_filter = 0;             // 0 off, 1 strict, 2 loose
+  bool route_localnet = false;
+  bool accept_local = false;
+};
+
+// Something that sees every packet crossing every device of a namespace (captures).
+class PacketTap {
+ public:
+  enum class Direction { kInbound, kOutbound };
+  virtual ~PacketTap() = default;
+  virtual void on_packet(const Device& device, Time at, wire::Bytes frame, Direction dir) = 0;
+};
+
+// Where a namespace reports what happens to packets (events.jsonl, counters in the views).
+struct DropEvent {
+  Time at;
+  DropReason reason;
+  const Device* device;  // nullptr when no device is involved
+};
+
+class Namespace {
+ public:
+  Namespace(Simulator& sim, wire::PacketPool& pool, std::string name);
+  ~Namespace();
+  Namespace(const Namespace&) = delete;
+  Namespace& operator=(const Namespace&) = delete;
+
+  const std::string& name() const { return name_; }
+  Simulator& sim() const { return *sim_; }
+  wire::PacketPool& pool() const { return *pool_; }
+
+  // --- devices -------------------------------------------------------------------------
+  // Constructs a device owned by this namespace and gives it the next ifindex.
+  template <class D, class... Args>
+  D& add_device(Args&&... args) {
+    auto d = std::make_unique<D>(*this, std::forward<Args>(args)...);
+    D& ref = *d;
+    attach(std::move(d));
+    return ref;
+  }
+  Loopback& loopback() const { return *loopback_; }
+  Device* device(std::string_view name) const;
+  Device* device(std::uint32_t ifindex) const;
+  const std::vector<std::unique_ptr<Device>>& devices() const { return devices_; }
+
+  // `ip link set DEV up|down`. Up adds the connected routes of its addresses; down removes
+  // every route through the device, as the kernel does (fib_disable_ip).
+  Result<void> set_up(std::string_view device, bool up);
+
+  // --- addresses -------------------------------------------------------------------------
+  // `ip addr add A/LEN dev D`: the first address in a subnet is primary, later ones secondary.
+  Result<void> add_address(std::string_view device, wire::Ipv4Prefix address);
+  Result<void> remove_address(std::string_view device, wire::Ipv4Prefix address);
+  struct Address {
+    std::uint32_t ifindex;
+    wire::Ipv4Prefix prefix;
+    bool secondary;
+  };
+  const std::vector<Address>& addresses() const { return addresses_; }
+  AddressRouteOptions route_options(const Address& a) const;
+  bool is_local_address(wire::Ipv4Address a) const;
+  // The address Linux picks as the source for a destination reached via `device`
+  // (inet_select_addr): a primary address of the device in the same subnet as the next hop,
+  // else its first primary address, else any address of the namespace.
+  std::optional<wire::Ipv4Address> select_source(std::uint32_t ifindex,
+                                                 wire::Ipv4Address toward) const;
+
+  // --- routing, neighbours, sysctls --------------------------------------------------------
+  Fib& fib() { return fib_; }
+  const Fib& fib() const { return fib_; }
+  NeighbourTable& neighbours() { return neighbours_; }
+  const NeighbourTable& neighbours() const { return neighbours_; }
+  DeviceSysctls& conf_all() { return conf_all_; }
+  DeviceSysctls& conf(std::string_view device);
+  // net.ipv4.ip_forward: sets `forwarding` on all and on every device.
+  void set_ip_forward(bool on);
+
+  // --- packet path ---------------------------------------------------------------------------
+  // A device received a frame (Ethernet devices) or a datagram (tunnels, TUN).
+  void receive(Device& device, wire::Packet&& packet);
+  // A locally generated IPv4 datagram (sockets, ICMP): routed and sent. A zero source address
+  // is filled in from the route. Returns the route error if there is no way out (what
+  // connect()/sendto() would return: EHOSTUNREACH etc.), the packet being dropped.
+  Result<void> send(wire::Packet&& datagram);
+
+  // The output route to `destination` from this namespace (no source, no mark).
+  FibLookup route_output(wire::Ipv4Address destination) const;
+  // The source address a socket connected to `destination` gets: the route's preferred source,
+  // else the egress device's address (inet_select_addr). Errors as connect() reports them.
+  Result<wire::Ipv4Address> source_for(wire::Ipv4Address destination) const;
+
+  // Local protocol handlers (sockets). Each sees every datagram of its protocol delivered to
+  // this namespace, after ICMP echo requests have been answered. Removing one from inside a
+  // handler is safe.
+  using ProtocolHandler = std::function<void(const wire::Ipv4View& ip, Time now)>;
+  std::size_t add_protocol_handler(std::uint8_t protocol, ProtocolHandler handler);
+  void remove_protocol_handler(std::size_t id);
+
+  void set_tap(PacketTap* tap) { tap_ = tap; }
+  void set_drop_listener(std::function<void(const DropEvent&)> listener) {
+    drop_listener_ = std::move(listener);
+  }
+  void count_drop(DropReason reason, const Device* device);
+  std::uint64_t drops(DropReason reason) const {
+    return drop_counts_[static_cast<std::size_t>(reason)];
+  }
+
+  IpIdentGenerator& ip_ident() { return ip_ident_; }
+
+ private:
+  void attach(std::unique_ptr<Device> device);
+  void tap(const Device& device, const wire::Packet& p, PacketTap::Direction dir);
+
+  void arp_receive(Device& device, wire::Packet&& frame);
+  void ip_receive(Device& device, wire::Packet&& datagram);
+  bool reverse_path_ok(Device& in, const wire::Ipv4View& ip);
+  void local_deliver(Device& device, wire::Packet&& datagram);
+  void forward(Device& in, wire::Packet&& datagram, const FibLookup& route);
+  // Sends an outgoing datagram through `route` (fragmenting it when allowed and needed).
+  void output(wire::Packet&& datagram, const Route& route);
+  void fragment(wire::Packet&& datagram, std::uint32_t mtu,
+                const std::function<void(wire::Packet&&)>& emit);
+  void neighbour_output(Device& out, wire::Ipv4Address next_hop, wire::Packet&& datagram);
+  void transmit(Device& out, wire::Packet&& frame);
+  void send_arp(Device& out, const wire::ArpPacket& arp, wire::MacAddress destination);
+  void release(Device& out, ReleasedPackets released);
+  void send_arp_request(const SendArpRequest& request);
+  void run_neighbour_timers();
+  void schedule_neighbour_timer();
+  void run_reassembly_timer();
+  Result<void> route_error(const FibLookup& r, wire::Ipv4Address destination) const;
+  bool has_handler(std::uint8_t protocol) const;
+  void dispatch(std::uint8_t protocol, const wire::Ipv4View& ip);
+  bool icmp_rate_allows(wire::Ipv4Address destination, std::uint8_t type, std::uint8_t code);
+
+  // ICMP errors about `offending` (the datagram as received), sent back to its source.
+  void icmp_error(const wire::Packet& offending, std::uint8_t type, std::uint8_t code,
+                  std::uint16_t next_hop_mtu = 0);
+  void icmp_echo_reply(const wire::Ipv4View& request);
+
+  Simulator* sim_;
+  wire::PacketPool* pool_;
+  std::string name_;
+  std::vector<std::unique_ptr<Device>> devices_;
+  Loopback* loopback_ = nullptr;
+  std::uint32_t next_ifindex_ = 1;
+  std::vector<Address> addresses_;
+  Fib fib_;
+  NeighbourTable neighbours_;
+  Timer neighbour_timer_;
+  DeviceSysctls conf_all_;
+  std::unordered_map<std::uint32_t, DeviceSysctls> conf_;  // by ifindex
+  IpIdentGenerator ip_ident_;
+  RandomStream proxy_rng_;
+  std::deque<wire::ArpPacket> pending_proxy_replies_;
+  Reassembly reassembly_;
+  Timer reassembly_timer_;
+  struct IcmpPeer {
+    std::int64_t tokens;  // jiffies
+    std::int64_t last;    // jiffy of the last refill
+  };
+  std::unordered_map<std::uint32_t, IcmpPeer> icmp_peers_;
+  struct Handler {
+    std::size_t id;
+    std::uint8_t protocol;
+    ProtocolHandler fn;
+  };
+  std::vector<Handler> handlers_;
+  std::size_t next_handler_id_ = 1;
+  PacketTap* tap_ = nullptr;
+  std::function<void(const DropEvent&)> drop_listener_;
+  std::array<std::uint64_t, kDropReasonCount> drop_counts_{};
+};
+
+}  // namespace calisim::dataplane

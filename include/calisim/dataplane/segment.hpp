@@ -1,0 +1,94 @@
+#pragma once
+// An Ethernet segment: a learning switch and the cables to it. Each attached EthernetPort has
+// its own transmit queue (rate, queue limit), frames then take the segment's propagation delay,
+// and the switch forwards by learned MAC or floods. Faults live here: link down, loss, delay,
+// and a fabric that silently drops one IP protocol or UDP port (a cloud network that blocks
+// IPIP, protocol 4).
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <calisim/dataplane/device.hpp>
+#include <calisim/dataplane/packet_ring.hpp>
+#include <calisim/sim/random.hpp>
+#include <calisim/sim/simulator.hpp>
+
+namespace calisim::dataplane {
+
+struct LinkParams {
+  std::int64_t rate_bps = 1'000'000'000;               // serialization rate of each port
+  Duration delay = Duration::microseconds(50);         // propagation, one way
+  std::size_t queue_limit_packets = 1000;              // a port's transmit queue (txqueuelen)
+  double loss = 0.0;                                   // probability a frame is lost
+};
+
+class EthernetPort;
+
+class Segment {
+ public:
+  Segment(Simulator& sim, std::string name, LinkParams params = {});
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+
+  const std::string& name() const { return name_; }
+  const LinkParams& params() const { return params_; }
+
+  // Faults and their repair; they take effect for frames sent from now on.
+  void set_up(bool up) { up_ = up; }
+  bool up() const { return up_; }
+  void set_loss(double loss) { params_.loss = loss; }
+  void set_delay(Duration delay) { params_.delay = delay; }
+  void set_rate(std::int64_t rate_bps) { params_.rate_bps = rate_bps; }
+  void block_ip_protocol(std::uint8_t protocol) { blocked_protocols_.insert(protocol); }
+  void unblock_ip_protocol(std::uint8_t protocol) { blocked_protocols_.erase(protocol); }
+  void block_udp_port(std::uint16_t port) { blocked_udp_ports_.insert(port); }
+  void unblock_udp_port(std::uint16_t port) { blocked_udp_ports_.erase(port); }
+
+  std::size_t port_count() const { return ports_.size(); }
+
+ private:
+  friend class EthernetPort;
+  struct Port {
+    EthernetPort* device;
+    Time busy_until;
+    PacketRing in_flight;  // sent by this port, on its way to the switch
+  };
+
+  std::size_t attach(EthernetPort* port);
+  void send(std::size_t from, wire::Packet&& frame);
+  void arrive(std::size_t from);
+  bool blocked(const wire::Packet& frame) const;
+
+  Simulator& sim_;
+  std::string name_;
+  LinkParams params_;
+  RandomStream loss_rng_;
+  bool up_ = true;
+  std::vector<Port> ports_;
+  std::unordered_map<std::uint64_t, std::size_t> mac_table_;  // learned MAC -> port
+  std::set<std::uint8_t> blocked_protocols_;
+  std::set<std::uint16_t> blocked_udp_ports_;
+};
+
+// A NIC (enp0s8, eth0 on a node) plugged into a Segment.
+class EthernetPort final : public Device {
+ public:
+  EthernetPort(Namespace& ns, std::string name, wire::MacAddress mac, Segment& segment,
+               std::uint32_t mtu = 1500);
+  bool carrier() const override { return admin_up() && segment_->up(); }
+  void transmit(wire::Packet&& frame) override;
+  Segment& segment() const { return *segment_; }
+
+ private:
+  friend class Segment;
+  // From the switch: accept frames for our MAC, broadcast and multicast.
+  void from_segment(wire::Packet&& frame);
+
+  Segment* segment_;
+  std::size_t port_;
+};
+
+}  // namespace calisim::dataplane

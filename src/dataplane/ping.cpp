@@ -1,0 +1,164 @@
+#include <calisim/dataplane/ping.hpp>
+
+#include <fmt/format.h>
+
+#include <calisim/dataplane/namespace.hpp>
+#include <calisim/wire/icmp.hpp>
+
+namespace calisim::dataplane {
+
+Ping::Ping(Namespace& ns, wire::Ipv4Address target, PingOptions options)
+    : ns_(ns),
+      target_(target),
+      options_(options),
+      send_timer_(ns.sim(), [this] { send_next(); }),
+      exit_timer_(ns.sim(), [this] { finish(); }) {
+  RandomStream rng = ns.sim().random("ping/" + ns.name() + "/" + target.to_string());
+  ident_ = static_cast<std::uint16_t>(rng.next_u32());
+  // ip4_datagram_connect: a connected socket's IP IDs start at a random value.
+  ip_id_ = static_cast<std::uint16_t>(rng.next_u32());
+  start_ = ns.sim().now();
+  // ping connect()s first: a route error ends it before anything is sent (linux.md §1.7).
+  auto src = ns.source_for(target);
+  if (!src) {
+    const std::string& m = src.error().message;
+    lines_.push_back("ping: connect: " + m.substr(m.rfind(": ") + 2));
+    finished_ = true;
+    return;
+  }
+  source_ = *src;
+  lines_.push_back(ping_banner(target.to_string(), target, options_.data_bytes));
+  sent_at_.resize(static_cast<std::size_t>(options_.count) + 1);
+  answered_.resize(sent_at_.size());
+  handler_ = ns.add_protocol_handler(
+      1, [this](const wire::Ipv4View& ip, Time) { on_icmp(ip); });
+  send_next();
+}
+
+Ping::~Ping() {
+  if (handler_ != 0) ns_.remove_protocol_handler(handler_);
+}
+
+void Ping::send_next() {
+  if (finished_) return;
+  const Time now = ns_.sim().now();
+  const auto seq = static_cast<std::uint16_t>(++sent_);
+  // iputils fills the data with a struct timeval of the send time, then 0x10, 0x11, ...
+  std::vector<std::uint8_t> data(options_.data_bytes);
+  const std::int64_t usec = now.ns() / 1000;
+  if (data.size() >= 16) {
+    wire::store_le64(data.data(), static_cast<std::uint64_t>(usec / 1'000'000));
+    wire::store_le64(data.data() + 8, static_cast<std::uint64_t>(usec % 1'000'000));
+  }
+  for (std::size_t i = 16; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i);
+  const auto icmp = wire::IcmpMessage::echo_request(ident_, seq, data);
+  wire::Ipv4Header h;
+  h.total_length = static_cast<std::uint16_t>(wire::Ipv4Header::kMinLength + icmp.size());
+  h.identification = ip_id_++;
+  h.dont_fragment = options_.dont_fragment;
+  h.ttl = options_.ttl;
+  h.protocol = wire::IpProtocol::kIcmp;
+  h.source = *source_;
+  h.destination = target_;
+  wire::Packet p = ns_.pool().make(h.total_length);
+  h.emit(p.bytes());
+  icmp.emit(p.bytes().subspan(wire::Ipv4Header::kMinLength));
+  sent_at_[seq] = now;
+  ++stats_.transmitted;
+  std::uint64_t outstanding = 0;
+  for (int s = 1; s <= sent_; ++s) {
+    if (!answered_[static_cast<std::size_t>(s)]) ++outstanding;
+  }
+  stats_.max_outstanding = std::max(stats_.max_outstanding, outstanding);
+  (void)ns_.send(std::move(p));
+  if (sent_ < options_.count) {
+    send_timer_.arm_after(options_.interval);
+  } else {
+    arm_exit();
+  }
+}
+
+// ping_common.c __schedule_exit: after the last request, wait twice the largest RTT seen (at
+// least one interval), or the linger time if nothing came back.
+void Ping::arm_exit() {
+  Duration wait = options_.linger;
+  if (stats_.received != 0) wait = std::max(max_rtt_ * 2, options_.interval);
+  exit_timer_.arm_after(wait);
+}
+
+void Ping::on_icmp(const wire::Ipv4View& ip) {
+  if (finished_) return;
+  auto icmp = wire::IcmpView::parse(ip.payload());
+  if (!icmp) return;
+  const Time now = ns_.sim().now();
+  std::uint16_t seq = 0;
+  if (icmp->type() == wire::IcmpType::kEchoReply) {
+    auto msg = wire::IcmpMessage::parse(ip.payload());
+    if (!msg || msg->identifier != ident_ || ip.source() != target_) return;
+    seq = msg->sequence;
+    if (seq == 0 || seq > sent_ || !sent_at_[seq]) return;
+    const Duration rtt = now - *sent_at_[seq];
+    const bool dup = answered_[seq];
+    answered_[seq] = true;
+    if (!dup) {
+      ++stats_.received;
+      stats_.rtts.push_back(rtt);
+      max_rtt_ = std::max(max_rtt_, rtt);
+    }
+    reply_ttls_.push_back(ip.ttl());
+    lines_.push_back(ping_reply_line(ip.payload().size(), ip.source(), seq, ip.ttl(), rtt) +
+                     (dup ? " (DUP!)" : ""));
+  } else if (icmp->is_error()) {
+    // The quote must be one of our requests: our source, the target, our identifier.
+    auto quoted = wire::Ipv4View::parse_quoted(icmp->payload());
+    if (!quoted || quoted->destination() != target_ || quoted->source() != *source_) return;
+    if (quoted->payload().size() < 8 || wire::load_be16(quoted->payload().data() + 4) != ident_) {
+      return;
+    }
+    seq = wire::load_be16(quoted->payload().data() + 6);
+    if (seq == 0 || seq > sent_) return;
+    answered_[seq] = true;
+    ++stats_.errors;
+    lines_.push_back(ping_error_line(ip.source(), seq,
+                                     ping_error_text(static_cast<std::uint8_t>(icmp->type()), icmp->code(),
+                                                     icmp->next_hop_mtu())));
+  } else {
+    return;
+  }
+  // ping leaves as soon as every request is accounted for.
+  if (sent_ == options_.count &&
+      stats_.received + stats_.errors >= static_cast<std::uint64_t>(options_.count)) {
+    finish();
+  }
+}
+
+void Ping::finish() {
+  if (finished_) return;
+  finished_ = true;
+  send_timer_.cancel();
+  exit_timer_.cancel();
+  stats_.elapsed = ns_.sim().now() - start_;
+  const std::string summary = ping_summary(target_.to_string(), stats_);
+  std::size_t start = 0;
+  // Split into lines; the summary starts with an empty line and ends with a newline.
+  while (start < summary.size()) {
+    const std::size_t end = summary.find('\n', start);
+    lines_.push_back(summary.substr(start, end - start));
+    start = end + 1;
+  }
+  if (handler_ != 0) {
+    ns_.remove_protocol_handler(handler_);
+    handler_ = 0;
+  }
+}
+
+std::string Ping::output() const {
+  std::string out;
+  for (const auto& l : lines_) {
+    out += l;
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace calisim::dataplane

@@ -1,0 +1,170 @@
+// Scenarios through the whole host stack: devices, addresses, routes, ARP, forwarding, ICMP,
+// and ping's own output.
+
+#include <calisim/dataplane/namespace.hpp>
+#include <calisim/dataplane/ping.hpp>
+#include <calisim/dataplane/segment.hpp>
+#include <calisim/dataplane/veth.hpp>
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace calisim::dataplane {
+namespace {
+
+using wire::Ipv4Address;
+using wire::Ipv4Prefix;
+using wire::MacAddress;
+
+Ipv4Prefix pfx(const char* text) { return *Ipv4Prefix::parse(text); }
+Ipv4Address ip(const char* text) { return *Ipv4Address::parse(text); }
+MacAddress mac(std::uint8_t last) { return MacAddress({0x02, 0, 0, 0, 0, last}); }
+
+Route via(const char* dst, const char* gateway, std::uint32_t ifindex) {
+  Route r;
+  r.destination = pfx(dst);
+  r.gateway = ip(gateway);
+  r.ifindex = ifindex;
+  return r;
+}
+
+struct World {
+  Simulator sim{1};
+  wire::PacketPool pool;
+  std::vector<std::unique_ptr<Namespace>> namespaces;
+
+  Namespace& ns(const std::string& name) {
+    namespaces.push_back(std::make_unique<Namespace>(sim, pool, name));
+    Namespace& n = *namespaces.back();
+    EXPECT_TRUE(n.set_up("lo", true));
+    EXPECT_TRUE(n.add_address("lo", pfx("127.0.0.1/8")));
+    return n;
+  }
+  // A veth between two namespaces, addressed and up.
+  void link(Namespace& a, const char* a_if, const char* a_addr, Namespace& b, const char* b_if,
+            const char* b_addr) {
+    static std::uint8_t next = 1;
+    Veth::create(a, a_if, mac(next), b, b_if, mac(static_cast<std::uint8_t>(next + 1)));
+    next = static_cast<std::uint8_t>(next + 2);
+    ASSERT_TRUE(a.add_address(a_if, pfx(a_addr)));
+    ASSERT_TRUE(b.add_address(b_if, pfx(b_addr)));
+    ASSERT_TRUE(a.set_up(a_if, true));
+    ASSERT_TRUE(b.set_up(b_if, true));
+  }
+  ~World() { namespaces.clear(); }
+};
+
+TEST(Namespace, PingAcrossAVeth) {
+  World w;
+  Namespace& a = w.ns("a");
+  Namespace& b = w.ns("b");
+  w.link(a, "a0", "10.200.1.2/24", b, "b0", "10.200.1.1/24");
+  Ping ping(a, ip("10.200.1.1"), PingOptions{.count = 3});
+  w.sim.run_until(Time::zero() + Duration::seconds(3));
+  ASSERT_TRUE(ping.finished());
+  const auto& lines = ping.lines();
+  ASSERT_EQ(lines.size(), 1u + 3u + 4u) << ping.output();
+  EXPECT_EQ(lines[0], "PING 10.200.1.1 (10.200.1.1) 56(84) bytes of data.");
+  EXPECT_EQ(lines[1].substr(0, 49), "64 bytes from 10.200.1.1: icmp_seq=1 ttl=64 time=");
+  EXPECT_EQ(lines[3].substr(0, 49), "64 bytes from 10.200.1.1: icmp_seq=3 ttl=64 time=");
+  EXPECT_EQ(lines[4], "");
+  EXPECT_EQ(lines[5], "--- 10.200.1.1 ping statistics ---");
+  EXPECT_TRUE(lines[6].starts_with("3 packets transmitted, 3 received, 0% packet loss, time 2000ms"))
+      << lines[6];
+  EXPECT_TRUE(lines[7].starts_with("rtt min/avg/max/mdev = ")) << lines[7];
+  // ARP resolved both ways.
+  const NeighbourEntry* n = a.neighbours().find(a.device("a0")->ifindex(), ip("10.200.1.1"));
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->state, NeighbourState::kReachable);
+  EXPECT_EQ(n->mac, b.device("b0")->mac());
+  // Unused for longer than reachable_time (15..45 s): STALE, as `ip neigh` would show.
+  w.sim.run_until(Time::zero() + Duration::seconds(60));
+  EXPECT_EQ(a.neighbours().find(a.device("a0")->ifindex(), ip("10.200.1.1"))->state,
+            NeighbourState::kStale);
+}
+
+TEST(Namespace, TtlDropsByOnePerForwardingHop) {
+  World w;
+  Namespace& pod_a = w.ns("pod-a");
+  Namespace& node_a = w.ns("node-a");
+  Namespace& node_b = w.ns("node-b");
+  Namespace& pod_b = w.ns("pod-b");
+  w.link(pod_a, "eth0", "10.1.0.2/24", node_a, "v0", "10.1.0.1/24");
+  w.link(node_a, "n0", "192.168.56.10/24", node_b, "n0", "192.168.56.11/24");
+  w.link(node_b, "v0", "10.2.0.1/24", pod_b, "eth0", "10.2.0.2/24");
+  ASSERT_TRUE(pod_a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", pod_a.device("eth0")->ifindex())));
+  ASSERT_TRUE(pod_b.fib().add_route(via("0.0.0.0/0", "10.2.0.1", pod_b.device("eth0")->ifindex())));
+  ASSERT_TRUE(node_a.fib().add_route(via("10.2.0.0/24", "192.168.56.11", node_a.device("n0")->ifindex())));
+  ASSERT_TRUE(node_b.fib().add_route(via("10.1.0.0/24", "192.168.56.10", node_b.device("n0")->ifindex())));
+  node_a.set_ip_forward(true);
+  node_b.set_ip_forward(true);
+  Ping ping(pod_a, ip("10.2.0.2"), PingOptions{.count = 2});
+  w.sim.run();
+  ASSERT_EQ(ping.statistics().received, 2u) << ping.output();
+  EXPECT_EQ(ping.reply_ttls(), (std::vector<std::uint8_t>{62, 62}));
+  EXPECT_NE(ping.lines()[1].find("icmp_seq=1 ttl=62 time="), std::string::npos) << ping.output();
+}
+
+TEST(Namespace, ForwardingOffDropsSilently) {
+  World w;
+  Namespace& a = w.ns("a");
+  Namespace& r = w.ns("r");
+  Namespace& b = w.ns("b");
+  w.link(a, "a0", "10.1.0.2/24", r, "r0", "10.1.0.1/24");
+  w.link(r, "r1", "10.2.0.1/24", b, "b0", "10.2.0.2/24");
+  ASSERT_TRUE(a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", a.device("a0")->ifindex())));
+  ASSERT_TRUE(b.fib().add_route(via("0.0.0.0/0", "10.2.0.1", b.device("b0")->ifindex())));
+  Ping ping(a, ip("10.2.0.2"), PingOptions{.count = 2});
+  w.sim.run();
+  EXPECT_EQ(ping.statistics().received, 0u);
+  EXPECT_EQ(ping.statistics().errors, 0u);
+  EXPECT_EQ(r.drops(DropReason::kForwardingDisabled), 2u);
+  // Nothing came back: ping lingers 10 s after the last request (-W default), and two requests
+  // were outstanding at once.
+  EXPECT_EQ(ping.lines().back(), "pipe 2");
+  EXPECT_EQ(ping.lines()[ping.lines().size() - 2],
+            "2 packets transmitted, 0 received, 100% packet loss, time 11000ms");
+}
+
+TEST(Namespace, TimeExceededFromTheRouter) {
+  World w;
+  Namespace& a = w.ns("a");
+  Namespace& r = w.ns("r");
+  Namespace& b = w.ns("b");
+  w.link(a, "a0", "10.1.0.2/24", r, "r0", "10.1.0.1/24");
+  w.link(r, "r1", "10.2.0.1/24", b, "b0", "10.2.0.2/24");
+  r.set_ip_forward(true);
+  ASSERT_TRUE(a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", a.device("a0")->ifindex())));
+  Ping ping(a, ip("10.2.0.2"), PingOptions{.count = 1, .ttl = 1});
+  w.sim.run();
+  ASSERT_GE(ping.lines().size(), 2u);
+  EXPECT_EQ(ping.lines()[1], "From 10.1.0.1 icmp_seq=1 Time to live exceeded");
+  EXPECT_EQ(r.drops(DropReason::kTtlExceeded), 1u);
+}
+
+TEST(Namespace, NoRouteAtTheRouterIsNetUnreachable) {
+  World w;
+  Namespace& a = w.ns("a");
+  Namespace& r = w.ns("r");
+  w.link(a, "a0", "10.1.0.2/24", r, "r0", "10.1.0.1/24");
+  r.set_ip_forward(true);
+  ASSERT_TRUE(a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", a.device("a0")->ifindex())));
+  Ping ping(a, ip("10.9.9.9"), PingOptions{.count = 1});
+  w.sim.run();
+  EXPECT_EQ(ping.lines()[1], "From 10.1.0.1 icmp_seq=1 Destination Net Unreachable");
+}
+
+TEST(Namespace, ConnectFailsWithoutARoute) {
+  World w;
+  Namespace& a = w.ns("a");
+  Ping ping(a, ip("10.9.9.9"), PingOptions{.count = 1});
+  EXPECT_TRUE(ping.finished());
+  ASSERT_EQ(ping.lines().size(), 1u);
+  EXPECT_EQ(ping.lines()[0], "ping: connect: Network is unreachable");
+}
+
+}  // namespace
+}  // namespace calisim::dataplane
