@@ -21,6 +21,10 @@ std::uint64_t mac_key(const wire::MacAddress& mac) {
 IpipTunnel::IpipTunnel(Namespace& ns, std::string name, std::uint32_t mtu)
     : TunnelDevice(ns, std::move(name), DeviceKind::kIpip, wire::MacAddress(), mtu) {}
 
+OperState IpipTunnel::oper_state() const {
+  return admin_up() ? OperState::kUnknown : OperState::kDown;
+}
+
 void IpipTunnel::transmit(wire::Packet&& datagram) {
   Namespace& ns = owner();
   const wire::Ipv4Address outer_dst(datagram.meta.next_hop);

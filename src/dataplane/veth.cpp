@@ -22,6 +22,12 @@ std::string Veth::link_suffix() const {
   return fmt::format("@if{}", peer_->ifindex());
 }
 
+std::string Veth::link_flags() const {
+  std::string flags = Device::link_flags();
+  if (&peer_->owner() == &owner() && !peer_->admin_up()) flags += ",M-DOWN";
+  return flags;
+}
+
 void Veth::transmit(wire::Packet&& packet) {
   // veth_xmit: a peer that is not up drops the frame (counted as a tx drop here).
   if (!peer_->admin_up()) {

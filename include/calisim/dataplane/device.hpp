@@ -48,6 +48,8 @@ class Device {
   virtual bool carrier() const { return admin_up_; }
   virtual OperState oper_state() const;
 
+  // The link-layer address as `ip link` prints it (a MAC; "0.0.0.0" for an IPIP tunnel).
+  virtual std::string link_address() const { return mac_.to_string(); }
   // What iproute2 prints after the name: "@peer", "@if12", "@NONE", or nothing.
   virtual std::string link_suffix() const { return {}; }
   // The flags between < > in `ip link`, e.g. "BROADCAST,MULTICAST,UP,LOWER_UP".

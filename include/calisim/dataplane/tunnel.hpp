@@ -31,6 +31,10 @@ class IpipTunnel final : public TunnelDevice {
   explicit IpipTunnel(Namespace& ns, std::string name = "tunl0", std::uint32_t mtu = 1480);
   bool has_ethernet_header() const override { return false; }
   std::string link_suffix() const override { return "@NONE"; }
+  // link/ipip 0.0.0.0: the fallback device has no local address.
+  std::string link_address() const override { return "0.0.0.0"; }
+  // Tunnels report no carrier state: UNKNOWN when up.
+  OperState oper_state() const override;
   void transmit(wire::Packet&& datagram) override;
   void receive_encapsulated(wire::Packet&& outer) override;
 };

@@ -25,6 +25,9 @@ class Veth final : public Device {
   // A veth has carrier when both ends are up (veth_open / netif_carrier_on on the peer).
   bool carrier() const override { return admin_up() && peer_->admin_up(); }
   std::string link_suffix() const override;
+  // iproute2 adds M-DOWN when the device's link (here the peer) is not up (lib/utils.c); it
+  // can only tell for a peer in the same namespace.
+  std::string link_flags() const override;
   void transmit(wire::Packet&& packet) override;
 
   Veth(Namespace& ns, std::string name, wire::MacAddress mac, std::uint32_t mtu)
