@@ -54,7 +54,9 @@ std::string ip_route(const Namespace& ns, std::uint32_t table) {
 
 std::string ip_rule(const Namespace& ns) { return ip_rule_show(ns.fib(), if_names(ns)); }
 
-std::string ip_neigh(const Namespace& ns) { return ip_neigh_show(ns.neighbours(), if_names(ns)); }
+std::string ip_neigh(const Namespace& ns) {
+  return ip_neigh_show(ns.neighbours(), if_names(ns).name);
+}
 
 std::string route_n(const Namespace& ns) { return dataplane::route_n(ns.fib(), if_names(ns)); }
 

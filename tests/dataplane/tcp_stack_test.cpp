@@ -1,0 +1,192 @@
+// TCP through the whole stack: sockets in namespaces, ARP, routing, links with loss, a router
+// with a smaller MTU.
+
+#include <calisim/capture/capture_set.hpp>
+#include <calisim/dataplane/capture_tap.hpp>
+#include <calisim/dataplane/namespace.hpp>
+#include <calisim/dataplane/segment.hpp>
+#include <calisim/dataplane/tcp_stack.hpp>
+#include <calisim/dataplane/veth.hpp>
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include <unistd.h>
+
+#include "test_util.hpp"
+
+namespace calisim::dataplane {
+namespace {
+
+using wire::Ipv4Address;
+using wire::Ipv4Prefix;
+using wire::MacAddress;
+
+Ipv4Prefix pfx(const char* text) { return *Ipv4Prefix::parse(text); }
+Ipv4Address ip(const char* text) { return *Ipv4Address::parse(text); }
+
+std::vector<std::uint8_t> payload(std::size_t n) {
+  std::vector<std::uint8_t> v(n);
+  RandomStream r(99, "payload");
+  for (auto& b : v) b = static_cast<std::uint8_t>(r.next_u32());
+  return v;
+}
+
+// Sends `data` from `client` to a sink listening on `server`, returns what the sink read.
+struct Transfer {
+  std::vector<std::uint8_t> received;
+  std::size_t sent = 0;
+  bool closed = false;
+  TcpSocket* client = nullptr;
+};
+
+void start_transfer(Transfer& t, TcpStack& client, TcpStack& server, Ipv4Address server_ip,
+                    const std::vector<std::uint8_t>& data) {
+  server.listen(5001, [&t](TcpSocket& s) {
+    s.set_on_event([&t](TcpSocket& sock) {
+      std::uint8_t buf[65536];
+      while (std::size_t n = sock.connection().readable() ? sock.read(buf) : 0) {
+        t.received.insert(t.received.end(), buf, buf + n);
+      }
+      if (sock.connection().at_eof() && sock.state() == TcpState::kCloseWait) sock.close();
+    });
+  });
+  auto c = client.connect(server_ip, 5001);
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  t.client = *c;
+  t.client->set_on_event([&t, &data](TcpSocket& sock) {
+    if (sock.state() != TcpState::kEstablished) return;
+    while (t.sent < data.size()) {
+      const std::size_t n = sock.write(wire::Bytes(data).subspan(t.sent));
+      if (n == 0) break;
+      t.sent += n;
+    }
+    if (t.sent == data.size() && !t.closed) {
+      t.closed = true;
+      sock.close();
+    }
+  });
+}
+
+struct Pair {
+  Simulator sim{3};
+  wire::PacketPool pool;
+  Segment segment;
+  std::unique_ptr<Namespace> a;
+  std::unique_ptr<Namespace> b;
+  explicit Pair(LinkParams link) : segment(sim, "lan", link) {
+    a = std::make_unique<Namespace>(sim, pool, "a");
+    b = std::make_unique<Namespace>(sim, pool, "b");
+    a->add_device<EthernetPort>("eth0", MacAddress({2, 0, 0, 0, 0, 1}), segment);
+    b->add_device<EthernetPort>("eth0", MacAddress({2, 0, 0, 0, 0, 2}), segment);
+    EXPECT_TRUE(a->add_address("eth0", pfx("10.0.0.1/24")));
+    EXPECT_TRUE(b->add_address("eth0", pfx("10.0.0.2/24")));
+    EXPECT_TRUE(a->set_up("eth0", true));
+    EXPECT_TRUE(b->set_up("eth0", true));
+  }
+};
+
+TEST(TcpStack, TenMegabytesOverOnePercentLossArriveExactly) {
+  LinkParams link;
+  link.loss = 0.01;
+  Pair p(link);
+  TcpStack ta(*p.a);
+  TcpStack tb(*p.b);
+  const auto data = payload(10 * 1024 * 1024);
+  Transfer t;
+  start_transfer(t, ta, tb, ip("10.0.0.2"), data);
+  p.sim.run_until(Time::zero() + Duration::seconds(120));
+  ASSERT_EQ(t.received.size(), data.size());
+  EXPECT_TRUE(t.received == data);
+  EXPECT_GT(t.client->connection().counters().retransmitted_segments, 0u);
+  EXPECT_GT(p.a->drops(DropReason::kLoss) + p.b->drops(DropReason::kLoss), 0u);
+}
+
+TEST(TcpStack, RefusedWithoutAListener) {
+  Pair p(LinkParams{});
+  TcpStack ta(*p.a);
+  TcpStack tb(*p.b);
+  auto c = ta.connect(ip("10.0.0.2"), 179);
+  ASSERT_TRUE(c.has_value());
+  p.sim.run_until(Time::zero() + Duration::seconds(1));
+  EXPECT_EQ((*c)->state(), TcpState::kClosed);
+  ASSERT_TRUE((*c)->connection().error().has_value());
+  EXPECT_EQ(*(*c)->connection().error(), TcpError::kRefused);
+  EXPECT_EQ(tb.resets_sent(), 1u);
+}
+
+TEST(TcpStack, FragNeededLowersTheSegmentSizeAndTheTransferCompletes) {
+  Simulator sim{5};
+  wire::PacketPool pool;
+  Namespace a(sim, pool, "a");
+  Namespace r(sim, pool, "r");
+  Namespace b(sim, pool, "b");
+  Veth::create(a, "a0", MacAddress({2, 0, 0, 0, 1, 1}), r, "r0", MacAddress({2, 0, 0, 0, 1, 2}));
+  Veth::create(r, "r1", MacAddress({2, 0, 0, 0, 2, 1}), b, "b0", MacAddress({2, 0, 0, 0, 2, 2}));
+  // Only the router's side is narrow: both hosts see 1500 and offer MSS 1460, so only path MTU
+  // discovery can find the 1280 bottleneck.
+  r.device("r1")->set_mtu(1280);
+  ASSERT_TRUE(a.add_address("a0", pfx("10.1.0.2/24")));
+  ASSERT_TRUE(r.add_address("r0", pfx("10.1.0.1/24")));
+  ASSERT_TRUE(r.add_address("r1", pfx("10.2.0.1/24")));
+  ASSERT_TRUE(b.add_address("b0", pfx("10.2.0.2/24")));
+  for (auto [ns, dev] : {std::pair{&a, "a0"}, {&r, "r0"}, {&r, "r1"}, {&b, "b0"}}) {
+    ASSERT_TRUE(ns->set_up(dev, true));
+  }
+  r.set_ip_forward(true);
+  Route ra;
+  ra.destination = pfx("0.0.0.0/0");
+  ra.gateway = ip("10.1.0.1");
+  ra.ifindex = a.device("a0")->ifindex();
+  ASSERT_TRUE(a.fib().add_route(ra));
+  Route rb = ra;
+  rb.gateway = ip("10.2.0.1");
+  rb.ifindex = b.device("b0")->ifindex();
+  ASSERT_TRUE(b.fib().add_route(rb));
+  TcpStack ta(a);
+  TcpStack tb(b);
+  const auto data = payload(1024 * 1024);
+  Transfer t;
+  start_transfer(t, ta, tb, ip("10.2.0.2"), data);
+  sim.run_until(Time::zero() + Duration::seconds(30));
+  ASSERT_EQ(t.received.size(), data.size());
+  EXPECT_TRUE(t.received == data);
+  EXPECT_GE(r.drops(DropReason::kMtu), 1u);
+  EXPECT_GE(t.client->connection().counters().pmtu_reductions, 1u);
+  EXPECT_EQ(t.client->connection().send_mss(), 1280 - 40);
+}
+
+TEST(TcpStack, LosslessTransferCaptureHasNoTcpAnalysisFlags) {
+  const auto dir = test::work_dir("tcp-stack-capture-" + std::to_string(::getpid()));
+  capture::CaptureOptions options;
+  options.pcapng_path = dir / "capture.pcapng";
+  auto cap = capture::CaptureSet::open(options);
+  ASSERT_TRUE(cap.has_value());
+  {
+    Pair p(LinkParams{});
+    CaptureTap tap(*cap);
+    tap.attach(*p.a);
+    TcpStack ta(*p.a);
+    TcpStack tb(*p.b);
+    const auto data = payload(256 * 1024);
+    Transfer t;
+    start_transfer(t, ta, tb, ip("10.0.0.2"), data);
+    p.sim.run_until(Time::zero() + Duration::seconds(10));
+    ASSERT_TRUE(t.received == data);
+  }
+  ASSERT_TRUE(cap->close());
+  const auto f = (dir / "capture.pcapng").string();
+  const auto flags = test::run_command(
+      "tshark -r '" + f + "' -o tcp.check_checksum:TRUE -o ip.check_checksum:TRUE -Y "
+      "'(tcp.analysis.flags && !tcp.analysis.window_update) || tcp.checksum.status==0 || "
+      "ip.checksum.status==0 || _ws.malformed || _ws.expert.severity >= error' 2>/dev/null");
+  EXPECT_EQ(flags.exit_code, 0);
+  EXPECT_EQ(flags.out, "");
+  const auto count = test::run_command("tshark -r '" + f + "' -Y tcp 2>/dev/null | wc -l");
+  EXPECT_GT(std::stoi(count.out), 100);
+}
+
+}  // namespace
+}  // namespace calisim::dataplane
