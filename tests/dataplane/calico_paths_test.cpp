@@ -10,9 +10,11 @@
 #include <calisim/dataplane/segment.hpp>
 #include <calisim/dataplane/tunnel.hpp>
 #include <calisim/dataplane/veth.hpp>
+#include <calisim/wire/icmp.hpp>
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -268,6 +270,52 @@ TEST(CalicoPaths, CaptureOfEveryDevicePassesTshark) {
   const auto ipip = test::run_command("tshark -r '" + f +
                                       "' -Y 'ip.proto == 4' -T fields -e ip.ttl 2>/dev/null");
   EXPECT_NE(ipip.out.find("63,63"), std::string::npos) << ipip.out;
+}
+
+}  // namespace
+}  // namespace calisim::dataplane
+
+namespace calisim::dataplane {
+namespace {
+
+// Bursts of echoes for a while: every request must come back, with no drop anywhere.
+TEST(CalicoPaths, SustainedBurstsLoseNothing) {
+  TwoNodes lab(Mode::kIpip);
+  Namespace& pod = *lab.node(0).pod;
+  std::uint64_t replies = 0;
+  pod.add_protocol_handler(1, [&replies](const wire::Ipv4View&, Time) { ++replies; });
+  std::uint16_t seq = 0;
+  auto burst = [&](int n) {
+    static const std::array<std::uint8_t, 56> data{};
+    for (int i = 0; i < n; ++i) {
+      const auto icmp = wire::IcmpMessage::echo_request(7, ++seq, data);
+      wire::Ipv4Header h;
+      h.total_length = static_cast<std::uint16_t>(20 + icmp.size());
+      h.protocol = wire::IpProtocol::kIcmp;
+      h.source = ip("10.244.1.5");
+      h.destination = ip("10.244.2.7");
+      wire::Packet p = lab.pool().make(h.total_length);
+      h.emit(p.bytes());
+      icmp.emit(p.bytes().subspan(20));
+      ASSERT_TRUE(pod.send(std::move(p)));
+    }
+  };
+  for (int round = 0; round < 200; ++round) {
+    burst(round == 0 ? 1 : 64);
+    lab.sim().run_until(lab.sim().now() + Duration::milliseconds(50));
+  }
+  lab.sim().run_until(lab.sim().now() + Duration::seconds(1));
+  std::string drops;
+  for (auto& n : lab.all()) {
+    for (std::size_t r = 0; r < kDropReasonCount; ++r) {
+      if (auto c = n->drops(static_cast<DropReason>(r))) {
+        drops += n->name() + ":" + std::string(to_string(static_cast<DropReason>(r))) + "=" +
+                 std::to_string(c) + " ";
+      }
+    }
+  }
+  EXPECT_EQ(drops, "");
+  EXPECT_EQ(replies, seq);
 }
 
 }  // namespace
