@@ -5,6 +5,7 @@
 #include <calisim/dataplane/ping.hpp>
 #include <calisim/dataplane/segment.hpp>
 #include <calisim/dataplane/veth.hpp>
+#include <calisim/wire/udp.hpp>
 
 #include <gtest/gtest.h>
 
@@ -164,6 +165,81 @@ TEST(Namespace, ConnectFailsWithoutARoute) {
   EXPECT_TRUE(ping.finished());
   ASSERT_EQ(ping.lines().size(), 1u);
   EXPECT_EQ(ping.lines()[0], "ping: connect: Network is unreachable");
+}
+
+}  // namespace
+}  // namespace calisim::dataplane
+
+namespace calisim::dataplane {
+namespace {
+
+// A router with rp_filter=1 drops a packet whose source it would route out of another device
+// (linux.md §2.2: strict mode); with 2 it only needs some route back.
+TEST(Namespace, RpFilterStrictDropsSpoofedSourceLooseKeepsIt) {
+  for (std::uint8_t mode : {1, 2}) {
+    World w;
+    Namespace& a = w.ns("a");
+    Namespace& r = w.ns("r");
+    Namespace& b = w.ns("b");
+    w.link(a, "a0", "10.1.0.2/24", r, "r0", "10.1.0.1/24");
+    w.link(r, "r1", "10.2.0.1/24", b, "b0", "10.2.0.2/24");
+    r.set_ip_forward(true);
+    r.conf_all().rp_filter = mode;
+    ASSERT_TRUE(a.add_address("a0", pfx("10.2.0.99/32")));  // a source that belongs behind r1
+    ASSERT_TRUE(a.fib().add_route(via("10.2.0.0/24", "10.1.0.1", a.device("a0")->ifindex())));
+    ASSERT_TRUE(b.fib().add_route(via("0.0.0.0/0", "10.2.0.1", b.device("b0")->ifindex())));
+    std::uint64_t arrived = 0;
+    b.add_protocol_handler(17, [&arrived](const wire::Ipv4View&, Time) { ++arrived; });
+    wire::Ipv4Header h;
+    h.total_length = 20 + 8;
+    h.protocol = wire::IpProtocol::kUdp;
+    h.source = ip("10.2.0.99");
+    h.destination = ip("10.2.0.2");
+    wire::Packet p = w.pool.make(h.total_length);
+    h.emit(p.bytes());
+    wire::UdpHeader{40000, 5000}.emit(p.bytes().subspan(20), h.source, h.destination);
+    ASSERT_TRUE(a.send(std::move(p)));
+    w.sim.run_until(Time::zero() + Duration::seconds(1));
+    if (mode == 1) {
+      EXPECT_EQ(r.drops(DropReason::kRpFilter), 1u);
+      EXPECT_EQ(arrived, 0u);
+    } else {
+      EXPECT_EQ(r.drops(DropReason::kRpFilter), 0u);
+      EXPECT_EQ(arrived, 1u);
+    }
+  }
+}
+
+// ping -s 2000 (DF clear) across a 1500-byte path: the sender fragments, the target reassembles
+// and its reply is fragmented back.
+TEST(Namespace, FragmentsOnTheWayOutAndReassemblesAtTheDestination) {
+  World w;
+  Namespace& a = w.ns("a");
+  Namespace& b = w.ns("b");
+  w.link(a, "a0", "10.200.1.2/24", b, "b0", "10.200.1.1/24");
+  Ping ping(a, ip("10.200.1.1"), PingOptions{.count = 1, .data_bytes = 2000, .dont_fragment = false});
+  w.sim.run_until(Time::zero() + Duration::seconds(2));
+  ASSERT_EQ(ping.statistics().received, 1u) << ping.output();
+  EXPECT_EQ(ping.lines()[0], "PING 10.200.1.1 (10.200.1.1) 2000(2028) bytes of data.");
+  EXPECT_EQ(ping.lines()[1].substr(0, 49), "2008 bytes from 10.200.1.1: icmp_seq=1 ttl=64 tim");
+}
+
+// DF set and too big for the router's next hop: frag needed with the next-hop MTU.
+TEST(Namespace, DfTooBigGetsFragNeededWithTheNextHopMtu) {
+  World w;
+  Namespace& a = w.ns("a");
+  Namespace& r = w.ns("r");
+  Namespace& b = w.ns("b");
+  w.link(a, "a0", "10.1.0.2/24", r, "r0", "10.1.0.1/24");
+  w.link(r, "r1", "10.2.0.1/24", b, "b0", "10.2.0.2/24");
+  r.device("r1")->set_mtu(1400);
+  r.set_ip_forward(true);
+  ASSERT_TRUE(a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", a.device("a0")->ifindex())));
+  Ping ping(a, ip("10.2.0.2"), PingOptions{.count = 1, .data_bytes = 1472});
+  w.sim.run_until(Time::zero() + Duration::seconds(2));
+  ASSERT_GE(ping.lines().size(), 2u);
+  EXPECT_EQ(ping.lines()[1], "From 10.1.0.1 icmp_seq=1 Frag needed and DF set (mtu = 1400)");
+  EXPECT_EQ(r.drops(DropReason::kMtu), 1u);
 }
 
 }  // namespace
