@@ -688,7 +688,12 @@ bool Namespace::icmp_rate_allows(Ipv4Address destination, std::uint8_t type, std
 
 void Namespace::icmp_error(const Packet& offending, std::uint8_t type, std::uint8_t code,
                            std::uint16_t next_hop_mtu) {
-  auto ip = Ipv4View::parse(offending.bytes());
+  send_icmp_error(offending.bytes(), type, code, next_hop_mtu);
+}
+
+void Namespace::send_icmp_error(wire::Bytes offending, std::uint8_t type, std::uint8_t code,
+                                std::uint16_t next_hop_mtu) {
+  auto ip = Ipv4View::parse(offending);
   if (!ip) return;
   // icmp_send: never about ICMP errors, non-first fragments, or to broadcast/multicast/zero.
   if (ip->fragment_offset_bytes() != 0) return;
@@ -702,7 +707,7 @@ void Namespace::icmp_error(const Packet& offending, std::uint8_t type, std::uint
     if (!inner || inner->is_error()) return;
   }
   if (!icmp_rate_allows(ip->source(), type, code)) return;
-  const wire::Bytes quote = wire::icmp_error_quote(offending.bytes(), wire::kIcmpQuoteLinuxMaxBytes);
+  const wire::Bytes quote = wire::icmp_error_quote(offending, wire::kIcmpQuoteLinuxMaxBytes);
   wire::IcmpMessage msg;
   msg.type = static_cast<wire::IcmpType>(type);
   msg.code = code;

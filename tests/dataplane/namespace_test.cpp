@@ -4,6 +4,7 @@
 #include <calisim/dataplane/namespace.hpp>
 #include <calisim/dataplane/ping.hpp>
 #include <calisim/dataplane/segment.hpp>
+#include <calisim/dataplane/udp_socket.hpp>
 #include <calisim/dataplane/veth.hpp>
 #include <calisim/wire/udp.hpp>
 
@@ -278,6 +279,44 @@ TEST(Namespace, IcmpErrorsAreRateLimitedPerDestination) {
   for (int i = 0; i < 3; ++i) send_udp();
   w.sim.run_until(Time::zero() + Duration::milliseconds(1200));
   EXPECT_EQ(errors, 7u);  // one token refilled in the second
+}
+
+}  // namespace
+}  // namespace calisim::dataplane
+
+namespace calisim::dataplane {
+namespace {
+
+TEST(Namespace, UdpDeliversToABoundPortAndPortUnreachableOtherwise) {
+  World w;
+  Namespace& a = w.ns("a");
+  Namespace& b = w.ns("b");
+  w.link(a, "a0", "10.3.0.1/24", b, "b0", "10.3.0.2/24");
+  UdpStack ua(a);
+  UdpStack ub(b);
+  std::vector<std::uint8_t> got;
+  std::uint16_t got_port = 0;
+  ASSERT_TRUE(ub.bind(5000, [&](Ipv4Address from, std::uint16_t port, wire::Bytes data, Time) {
+    EXPECT_EQ(from, ip("10.3.0.1"));
+    got_port = port;
+    got.assign(data.begin(), data.end());
+  }));
+  EXPECT_FALSE(ub.bind(5000, nullptr).has_value());
+  std::uint64_t icmp = 0;
+  std::uint8_t code = 0;
+  a.add_protocol_handler(1, [&](const wire::Ipv4View& v, Time) {
+    ++icmp;
+    code = v.payload()[1];
+  });
+  const std::vector<std::uint8_t> hello = {'h', 'e', 'l', 'l', 'o'};
+  ASSERT_TRUE(ua.send_to(40001, ip("10.3.0.2"), 5000, hello));
+  ASSERT_TRUE(ua.send_to(40001, ip("10.3.0.2"), 5001, hello));
+  w.sim.run_until(Time::zero() + Duration::seconds(1));
+  EXPECT_EQ(got, hello);
+  EXPECT_EQ(got_port, 40001);
+  EXPECT_EQ(ub.unreachable_sent(), 1u);
+  EXPECT_EQ(icmp, 1u);
+  EXPECT_EQ(code, 3);  // port unreachable
 }
 
 }  // namespace

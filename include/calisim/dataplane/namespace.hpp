@@ -135,6 +135,12 @@ class Namespace {
   // else the egress device's address (inet_select_addr). Errors as connect() reports them.
   Result<wire::Ipv4Address> source_for(wire::Ipv4Address destination) const;
 
+  // Sends ICMP error `type`/`code` about `offending` (an IPv4 datagram as received) back to its
+  // source, with Linux's rules: not about ICMP errors or non-first fragments, not to broadcast
+  // or multicast, rate-limited per destination (for sockets: port unreachable).
+  void send_icmp_error(wire::Bytes offending, std::uint8_t type, std::uint8_t code,
+                       std::uint16_t next_hop_mtu = 0);
+
   // Local protocol handlers (sockets). Each sees every datagram of its protocol delivered to
   // this namespace, after ICMP echo requests have been answered. Removing one from inside a
   // handler is safe.
