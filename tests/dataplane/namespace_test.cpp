@@ -59,6 +59,23 @@ struct World {
   ~World() { namespaces.clear(); }
 };
 
+// a (10.1.0.2) - r (10.1.0.1 | 10.2.0.1) - b (10.2.0.2), forwarding on r, a's default via r.
+struct Chain {
+  Namespace& a;
+  Namespace& r;
+  Namespace& b;
+};
+Chain chain(World& w) {
+  Namespace& a = w.ns("a");
+  Namespace& r = w.ns("r");
+  Namespace& b = w.ns("b");
+  w.link(a, "a0", "10.1.0.2/24", r, "r0", "10.1.0.1/24");
+  w.link(r, "r1", "10.2.0.1/24", b, "b0", "10.2.0.2/24");
+  r.set_ip_forward(true);
+  EXPECT_TRUE(a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", a.device("a0")->ifindex())));
+  return Chain{a, r, b};
+}
+
 TEST(Namespace, PingAcrossAVeth) {
   World w;
   Namespace& a = w.ns("a");
@@ -133,13 +150,7 @@ TEST(Namespace, ForwardingOffDropsSilently) {
 
 TEST(Namespace, TimeExceededFromTheRouter) {
   World w;
-  Namespace& a = w.ns("a");
-  Namespace& r = w.ns("r");
-  Namespace& b = w.ns("b");
-  w.link(a, "a0", "10.1.0.2/24", r, "r0", "10.1.0.1/24");
-  w.link(r, "r1", "10.2.0.1/24", b, "b0", "10.2.0.2/24");
-  r.set_ip_forward(true);
-  ASSERT_TRUE(a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", a.device("a0")->ifindex())));
+  auto [a, r, b] = chain(w);
   Ping ping(a, ip("10.2.0.2"), PingOptions{.count = 1, .ttl = 1});
   w.sim.run();
   ASSERT_GE(ping.lines().size(), 2u);

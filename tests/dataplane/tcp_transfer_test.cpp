@@ -365,9 +365,9 @@ TEST(TcpTransfer, SameSeedSameSegmentTrace) {
 }
 
 TEST(TcpTransfer, TsharkFindsNothingWrongInALosslessCapture) {
-  if (calisim::test::run_command("test -x /usr/bin/tshark").exit_code != 0) {
-    GTEST_SKIP() << "tshark not installed";
-  }
+  // scripts/install-deps.sh installs tshark; without it this check must fail, not pass.
+  ASSERT_EQ(calisim::test::run_command("test -x /usr/bin/tshark").exit_code, 0)
+      << "tshark not installed";
   const auto dir = calisim::test::work_dir("tcp_connection_tshark");
   TcpTestBed bed(23, fast_link(), fast_link());
   bed.capture_to(dir / "tcp.pcapng");
