@@ -40,7 +40,10 @@ Namespace::~Namespace() = default;
 void Namespace::attach(std::unique_ptr<Device> device) {
   CALISIM_CHECK(this->device(device->name()) == nullptr, "device name already used");
   device->ifindex_ = next_ifindex_++;
+  conf_.resize(device->ifindex_ + 1);
   conf_[device->ifindex_] = DeviceSysctls{conf_all_.forwarding};
+  by_ifindex_.resize(device->ifindex_ + 1, nullptr);
+  by_ifindex_[device->ifindex_] = device.get();
   devices_.push_back(std::move(device));
 }
 
@@ -52,10 +55,7 @@ Device* Namespace::device(std::string_view name) const {
 }
 
 Device* Namespace::device(std::uint32_t ifindex) const {
-  for (const auto& d : devices_) {
-    if (d->ifindex() == ifindex) return d.get();
-  }
-  return nullptr;
+  return ifindex < by_ifindex_.size() ? by_ifindex_[ifindex] : nullptr;
 }
 
 DeviceSysctls& Namespace::conf(std::string_view name) {
@@ -66,7 +66,7 @@ DeviceSysctls& Namespace::conf(std::string_view name) {
 
 void Namespace::set_ip_forward(bool on) {
   conf_all_.forwarding = on;
-  for (auto& [ifindex, c] : conf_) c.forwarding = on;
+  for (auto& c : conf_) c.forwarding = on;
 }
 
 Result<void> Namespace::set_up(std::string_view name, bool up) {

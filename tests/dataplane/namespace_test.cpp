@@ -59,6 +59,20 @@ struct World {
   ~World() { namespaces.clear(); }
 };
 
+// A UDP datagram with an 8-byte header and no data, checksummed.
+wire::Packet udp_datagram(wire::PacketPool& pool, Ipv4Address src, Ipv4Address dst,
+                          std::uint16_t sport, std::uint16_t dport) {
+  wire::Ipv4Header h;
+  h.total_length = 20 + 8;
+  h.protocol = wire::IpProtocol::kUdp;
+  h.source = src;
+  h.destination = dst;
+  wire::Packet p = pool.make(h.total_length);
+  h.emit(p.bytes());
+  wire::UdpHeader{sport, dport}.emit(p.bytes().subspan(20), src, dst);
+  return p;
+}
+
 // a (10.1.0.2) - r (10.1.0.1 | 10.2.0.1) - b (10.2.0.2), forwarding on r, a's default via r.
 struct Chain {
   Namespace& a;
@@ -202,15 +216,7 @@ TEST(Namespace, RpFilterStrictDropsSpoofedSourceLooseKeepsIt) {
     ASSERT_TRUE(b.fib().add_route(via("0.0.0.0/0", "10.2.0.1", b.device("b0")->ifindex())));
     std::uint64_t arrived = 0;
     b.add_protocol_handler(17, [&arrived](const wire::Ipv4View&, Time) { ++arrived; });
-    wire::Ipv4Header h;
-    h.total_length = 20 + 8;
-    h.protocol = wire::IpProtocol::kUdp;
-    h.source = ip("10.2.0.99");
-    h.destination = ip("10.2.0.2");
-    wire::Packet p = w.pool.make(h.total_length);
-    h.emit(p.bytes());
-    wire::UdpHeader{40000, 5000}.emit(p.bytes().subspan(20), h.source, h.destination);
-    ASSERT_TRUE(a.send(std::move(p)));
+    ASSERT_TRUE(a.send(udp_datagram(w.pool, ip("10.2.0.99"), ip("10.2.0.2"), 40000, 5000)));
     w.sim.run_until(Time::zero() + Duration::seconds(1));
     if (mode == 1) {
       EXPECT_EQ(r.drops(DropReason::kRpFilter), 1u);
@@ -272,15 +278,8 @@ TEST(Namespace, IcmpErrorsAreRateLimitedPerDestination) {
   std::uint64_t errors = 0;
   a.add_protocol_handler(1, [&errors](const wire::Ipv4View&, Time) { ++errors; });
   auto send_udp = [&] {
-    wire::Ipv4Header h;
-    h.total_length = 20 + 8;
-    h.protocol = wire::IpProtocol::kUdp;
-    h.source = ip("10.1.0.2");
-    h.destination = ip("10.9.9.9");  // the router has no route: net unreachable
-    wire::Packet p = w.pool.make(h.total_length);
-    h.emit(p.bytes());
-    wire::UdpHeader{40000, 33434}.emit(p.bytes().subspan(20), h.source, h.destination);
-    ASSERT_TRUE(a.send(std::move(p)));
+    // The router has no route to 10.9.9.9: net unreachable.
+    ASSERT_TRUE(a.send(udp_datagram(w.pool, ip("10.1.0.2"), ip("10.9.9.9"), 40000, 33434)));
   };
   for (int i = 0; i < 10; ++i) send_udp();
   w.sim.run_until(Time::zero() + Duration::milliseconds(100));

@@ -201,7 +201,10 @@ class Namespace {
   NeighbourTable neighbours_;
   Timer neighbour_timer_;
   DeviceSysctls conf_all_;
-  std::unordered_map<std::uint32_t, DeviceSysctls> conf_;  // by ifindex
+  // Indexed by ifindex (dense from 1): the packet path reads these for every packet, so they
+  // are plain vector look-ups, not hash or linear searches.
+  std::vector<DeviceSysctls> conf_;
+  std::vector<Device*> by_ifindex_;
   IpIdentGenerator ip_ident_;
   RandomStream proxy_rng_;
   std::deque<wire::ArpPacket> pending_proxy_replies_;
