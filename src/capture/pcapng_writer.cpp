@@ -1,5 +1,7 @@
 #include <calisim/capture/pcapng_writer.hpp>
 
+#include "capture/background_writer.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -134,6 +136,7 @@ PcapngWriter::PcapngWriter(PcapngWriter&& other) noexcept
     : path_(std::move(other.path_)),
       fd_(std::exchange(other.fd_, -1)),
       buffer_(std::move(other.buffer_)),
+      background_(std::move(other.background_)),
       interfaces_(std::move(other.interfaces_)),
       failure_(std::move(other.failure_)) {}
 
@@ -143,6 +146,7 @@ PcapngWriter& PcapngWriter::operator=(PcapngWriter&& other) noexcept {
     path_ = std::move(other.path_);
     fd_ = std::exchange(other.fd_, -1);
     buffer_ = std::move(other.buffer_);
+    background_ = std::move(other.background_);
     interfaces_ = std::move(other.interfaces_);
     failure_ = std::move(other.failure_);
   }
@@ -250,12 +254,15 @@ Result<void> PcapngWriter::write_decryption_secrets(std::uint32_t secrets_type,
 
 Result<void> PcapngWriter::flush() {
   if (auto r = check_writable(); !r) return r;
+  if (auto r = drain_background(); !r) return r;
   return write_buffer();
 }
 
 Result<void> PcapngWriter::close() {
   if (fd_ < 0) return {};
-  Result<void> result = failure_ ? Result<void>(std::unexpected(*failure_)) : write_buffer();
+  Result<void> result = drain_background();
+  if (result) result = failure_ ? Result<void>(std::unexpected(*failure_)) : write_buffer();
+  background_.reset();
   if (::close(fd_) != 0 && result) result = std::unexpected(os_error(path_, "close", errno));
   fd_ = -1;
   buffer_.clear();
@@ -278,7 +285,23 @@ std::uint8_t* PcapngWriter::append_block(std::size_t size) {
 
 Result<void> PcapngWriter::block_done() {
   if (buffer_.size() < kFlushThreshold) return {};
-  return write_buffer();
+  // Full buffers go to the writer thread; the simulation carries on filling the other one.
+  if (!background_) background_ = std::make_unique<detail::BackgroundWriter>(fd_);
+  if (const int err = background_->submit(buffer_); err != 0) {
+    failure_ = os_error(path_, "write", err);
+    return std::unexpected(*failure_);
+  }
+  if (buffer_.capacity() < kBufferCapacity) buffer_.reserve(kBufferCapacity);
+  return {};
+}
+
+Result<void> PcapngWriter::drain_background() {
+  if (!background_) return {};
+  if (const int err = background_->drain(); err != 0 && !failure_) {
+    failure_ = os_error(path_, "write", err);
+  }
+  if (failure_) return std::unexpected(*failure_);
+  return {};
 }
 
 Result<void> PcapngWriter::write_buffer() {

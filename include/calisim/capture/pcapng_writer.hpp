@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,9 @@
 #include <calisim/wire/bytes.hpp>
 
 namespace calisim::capture {
+namespace detail {
+class BackgroundWriter;
+}
 
 // An interface's index within the file, in the order add_interface was called (pcapng assigns
 // Interface IDs in IDB order, starting from 0).
@@ -89,10 +93,14 @@ class PcapngWriter {
   // Writes the buffer out once it has reached its working size.
   [[nodiscard]] Result<void> block_done();
   [[nodiscard]] Result<void> write_buffer();
+  // Waits for the writer thread; reports (and keeps) a failure it met.
+  [[nodiscard]] Result<void> drain_background();
 
   std::filesystem::path path_;
   int fd_ = -1;
   std::vector<std::uint8_t> buffer_;
+  // Writes full buffers on its own thread; started with the first full buffer.
+  std::unique_ptr<detail::BackgroundWriter> background_;
   std::vector<Interface> interfaces_;
   // Set when a write failed: the file is incomplete, and every later call reports this.
   std::optional<Error> failure_;

@@ -2,11 +2,10 @@
 // Captures on every device: a PacketTap that writes each packet a namespace sees into the run's
 // CaptureSet, one interface per device, named "<namespace>/<ifname>" (DESIGN.md, "What every
 // run leaves behind"). Interfaces are registered the first time they carry a packet, so the
-// file lists them in a deterministic order.
+// file lists them in a deterministic order. Each device keeps its interface id in its tap slot.
 
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
 
 #include <calisim/capture/capture_set.hpp>
 #include <calisim/dataplane/namespace.hpp>
@@ -15,7 +14,7 @@ namespace calisim::dataplane {
 
 class CaptureTap final : public PacketTap {
  public:
-  explicit CaptureTap(capture::CaptureSet& capture) : capture_(&capture) {}
+  explicit CaptureTap(capture::CaptureSet& capture);
 
   // Taps every device of `ns` from now on.
   void attach(Namespace& ns) { ns.set_tap(this); }
@@ -27,7 +26,7 @@ class CaptureTap final : public PacketTap {
 
  private:
   capture::CaptureSet* capture_;
-  std::unordered_map<const Device*, capture::InterfaceId> ids_;
+  std::uint64_t token_;  // unique per tap for the process's life: marks the devices' tap slots
   std::optional<Error> failure_;
 };
 

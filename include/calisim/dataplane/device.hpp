@@ -70,6 +70,15 @@ class Device {
   };
   const Stats& stats() const { return stats_; }
 
+  // A slot a packet tap keeps per device (a capture's interface id), so tapping a packet needs
+  // no lookup. `owner` is the token of the tap that wrote it (never 0); another tap sees a
+  // mismatch and starts over.
+  struct TapSlot {
+    std::uint64_t owner = 0;
+    std::uint32_t value = 0;
+  };
+  TapSlot& tap_slot() const { return tap_slot_; }
+
  protected:
   Device(Namespace& ns, std::string name, DeviceKind kind, wire::MacAddress mac, std::uint32_t mtu);
 
@@ -90,6 +99,7 @@ class Device {
   wire::MacAddress mac_;
   std::uint32_t mtu_;
   bool admin_up_ = false;
+  mutable TapSlot tap_slot_;
 };
 
 }  // namespace calisim::dataplane
