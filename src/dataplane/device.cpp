@@ -46,7 +46,7 @@ std::string Device::link_flags() const {
 
 void Device::deliver(wire::Packet&& packet) {
   if (!admin_up_) {
-    drop_rx(DropReason::kDeviceDown);
+    drop_rx(ns_->running() ? DropReason::kDeviceDown : DropReason::kNodeDown);
     return;
   }
   ++stats_.rx_packets;

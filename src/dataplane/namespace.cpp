@@ -91,6 +91,52 @@ Result<void> Namespace::set_up(std::string_view name, bool up) {
   return {};
 }
 
+void Namespace::crash() {
+  if (!running_) return;
+  running_ = false;
+  up_before_crash_.clear();
+  for (auto& d : devices_) {
+    if (!d->admin_up()) continue;
+    up_before_crash_.push_back(d->ifindex());
+    d->set_admin_up(false);  // not set_up(): the configured routes are kept for the restart
+  }
+  for (const NeighbourFailed& gone : neighbours_.flush(0)) {
+    for (std::size_t i = 0; i < gone.packets.size(); ++i) {
+      count_drop(DropReason::kNodeDown, device(gone.ifindex));
+    }
+  }
+  neighbour_timer_.cancel();
+  for (Packet& p : reassembly_.expire(Time::max())) {
+    (void)p;
+    count_drop(DropReason::kNodeDown, nullptr);
+  }
+  reassembly_timer_.cancel();
+  pending_proxy_replies_.clear();
+  icmp_peers_.clear();
+  // Listeners may remove themselves (or others) while being told.
+  const auto listeners = crash_listeners_;
+  for (const auto& [id, fn] : listeners) fn();
+}
+
+void Namespace::restart() {
+  if (running_) return;
+  running_ = true;
+  for (std::uint32_t ifindex : up_before_crash_) {
+    if (Device* d = device(ifindex)) d->set_admin_up(true);
+  }
+  up_before_crash_.clear();
+}
+
+std::size_t Namespace::add_crash_listener(std::function<void()> listener) {
+  const std::size_t id = next_crash_listener_id_++;
+  crash_listeners_.emplace_back(id, std::move(listener));
+  return id;
+}
+
+void Namespace::remove_crash_listener(std::size_t id) {
+  std::erase_if(crash_listeners_, [id](const auto& l) { return l.first == id; });
+}
+
 Result<void> Namespace::add_address(std::string_view name, wire::Ipv4Prefix prefix) {
   Device* d = device(name);
   if (d == nullptr) {
@@ -352,6 +398,10 @@ Result<void> Namespace::route_error(const FibLookup& r, Ipv4Address destination)
 }
 
 Result<void> Namespace::send(Packet&& datagram) {
+  if (!running_) {
+    count_drop(DropReason::kNodeDown, nullptr);
+    return make_error(Errc::kUnavailable, fmt::format("{}: the node is down", name_));
+  }
   auto ip = Ipv4View::parse(datagram.bytes());
   if (!ip) {
     count_drop(DropReason::kMalformed, nullptr);

@@ -54,7 +54,7 @@ bool Segment::blocked(const wire::Packet& frame) const {
 void Segment::send(std::size_t from, wire::Packet&& frame) {
   Port& port = ports_[from];
   EthernetPort& dev = *port.device;
-  if (!up_) return dev.drop_tx(DropReason::kLinkDown);
+  if (!up_ || !dev.plugged()) return dev.drop_tx(DropReason::kLinkDown);
   if (port.in_flight.size() >= params_.queue_limit_packets) {
     return dev.drop_tx(DropReason::kQueueFull);
   }
@@ -116,7 +116,9 @@ void EthernetPort::transmit(wire::Packet&& frame) {
 }
 
 void EthernetPort::from_segment(wire::Packet&& frame) {
-  if (!carrier()) return drop_rx(DropReason::kLinkDown);
+  if (!carrier()) {
+    return drop_rx(owner().running() ? DropReason::kLinkDown : DropReason::kNodeDown);
+  }
   auto eth = wire::EthernetView::parse(frame.bytes());
   if (!eth) return drop_rx(DropReason::kMalformed);
   const wire::MacAddress dst = eth->destination();

@@ -168,6 +168,12 @@ void TcpConnection::close(Time now) {
   update_persist_timer(now);
 }
 
+void TcpConnection::lose_power(Time now) {
+  advance(now);
+  rst_pending_ = false;
+  enter_closed(std::nullopt);
+}
+
 void TcpConnection::abort(Time now) {
   advance(now);
   switch (state_) {

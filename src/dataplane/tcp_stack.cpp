@@ -64,11 +64,31 @@ TcpStack::TcpStack(Namespace& ns, TcpConfig config)
     : ns_(ns), config_(config), rng_(ns.sim().random("tcp/" + ns.name())) {
   tcp_handler_ = ns_.add_protocol_handler(kTcp, [this](const wire::Ipv4View& ip, Time) { on_tcp(ip); });
   icmp_handler_ = ns_.add_protocol_handler(1, [this](const wire::Ipv4View& ip, Time) { on_icmp(ip); });
+  crash_listener_ = ns_.add_crash_listener([this] { on_crash(); });
+}
+
+void TcpStack::on_crash() {
+  const Time now = ns_.sim().now();
+  listeners_.clear();
+  for (auto it = sockets_.begin(); it != sockets_.end();) {
+    auto next = std::next(it);
+    TcpSocket& s = *it->second;
+    s.connection_.lose_power(now);
+    s.timer_.cancel();
+    retire(it);
+    it = next;
+  }
+}
+
+void TcpStack::retire(std::map<Key, std::unique_ptr<TcpSocket>>::iterator it) {
+  retired_.push_back(std::move(it->second));
+  sockets_.erase(it);
 }
 
 TcpStack::~TcpStack() {
   ns_.remove_protocol_handler(tcp_handler_);
   ns_.remove_protocol_handler(icmp_handler_);
+  ns_.remove_crash_listener(crash_listener_);
 }
 
 std::uint16_t TcpStack::mss_for(wire::Ipv4Address destination) const {
@@ -123,10 +143,13 @@ void TcpStack::on_tcp(const wire::Ipv4View& ip) {
   const Key key{ip.destination().value(), tcp->destination_port(), ip.source().value(),
                 tcp->source_port()};
   if (auto it = sockets_.find(key); it != sockets_.end()) {
-    TcpSocket& s = *it->second;
-    s.connection_.on_segment(*tcp, now);
-    s.pump();
-    return;
+    if (it->second->state() != TcpState::kClosed) {
+      TcpSocket& s = *it->second;
+      s.connection_.on_segment(*tcp, now);
+      s.pump();
+      return;
+    }
+    retire(it);  // CLOSED: as if there were no socket (a listener, or a RST)
   }
   auto listener = listeners_.find(tcp->destination_port());
   if (listener == listeners_.end()) {

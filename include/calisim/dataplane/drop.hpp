@@ -31,6 +31,7 @@ enum class DropReason : std::uint8_t {
   kNoSocket,            // no local socket: ICMP port unreachable for UDP, RST for TCP
   kReassemblyTimeout,   // fragments never completed: ICMP time exceeded (reassembly)
   kTunnelMismatch,      // a tunnel packet no tunnel device accepts
+  kNodeDown,            // the node has crashed (powered off) and not yet restarted
   kCount,
 };
 
@@ -58,6 +59,7 @@ constexpr std::string_view to_string(DropReason r) {
     case DropReason::kNoSocket: return "no-socket";
     case DropReason::kReassemblyTimeout: return "reassembly-timeout";
     case DropReason::kTunnelMismatch: return "tunnel-mismatch";
+    case DropReason::kNodeDown: return "node-down";
     case DropReason::kCount: break;
   }
   return "unknown";

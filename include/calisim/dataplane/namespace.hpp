@@ -159,6 +159,20 @@ class Namespace {
 
   IpIdentGenerator& ip_ident() { return ip_ident_; }
 
+  // --- crash and restart (a fault) -----------------------------------------------------------
+  // Power loss. Every device goes down without a word on the wire (a veth peer or a segment
+  // sees no carrier); what lived in memory is lost: the neighbour cache (except PERMANENT
+  // entries), fragments waiting for reassembly, ICMP rate-limit state, queued proxy-ARP
+  // replies; crash listeners (socket layers) drop their sockets silently. The configuration —
+  // devices, addresses, routes, rules, sysctls — stays, standing for what the node's boot
+  // re-applies; daemons that own state (BIRD, Felix) are restarted by the layer that runs them.
+  void crash();
+  // Power back on: the devices that were up before the crash come up again.
+  void restart();
+  bool running() const { return running_; }
+  std::size_t add_crash_listener(std::function<void()> listener);
+  void remove_crash_listener(std::size_t id);
+
  private:
   void attach(std::unique_ptr<Device> device);
   void tap(const Device& device, const wire::Packet& p, PacketTap::Direction dir);
@@ -224,6 +238,10 @@ class Namespace {
   std::size_t next_handler_id_ = 1;
   PacketTap* tap_ = nullptr;
   std::function<void(const DropEvent&)> drop_listener_;
+  bool running_ = true;
+  std::vector<std::uint32_t> up_before_crash_;  // ifindexes
+  std::vector<std::pair<std::size_t, std::function<void()>>> crash_listeners_;
+  std::size_t next_crash_listener_id_ = 1;
   std::array<std::uint64_t, kDropReasonCount> drop_counts_{};
 };
 

@@ -78,7 +78,11 @@ class EthernetPort final : public Device {
  public:
   EthernetPort(Namespace& ns, std::string name, wire::MacAddress mac, Segment& segment,
                std::uint32_t mtu = 1500);
-  bool carrier() const override { return admin_up() && segment_->up(); }
+  bool carrier() const override { return admin_up() && plugged_ && segment_->up(); }
+  // The cable (a fault): unplugged, the port has no carrier but stays administratively up and
+  // keeps its routes, as a Linux NIC does when its link drops.
+  void set_plugged(bool plugged) { plugged_ = plugged; }
+  bool plugged() const { return plugged_; }
   void transmit(wire::Packet&& frame) override;
   Segment& segment() const { return *segment_; }
 
@@ -89,6 +93,7 @@ class EthernetPort final : public Device {
 
   Segment* segment_;
   std::size_t port_;
+  bool plugged_ = true;
 };
 
 }  // namespace calisim::dataplane

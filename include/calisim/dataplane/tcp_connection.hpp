@@ -172,6 +172,8 @@ class TcpConnection {
   // ESTABLISHED, FIN-WAIT-1/2 or CLOSE-WAIT the next poll_transmit is a RST|ACK <SEQ=SND.NXT>
   // (Linux tcp_need_reset and tcp_send_active_reset).
   void abort(Time now);
+  // The host lost power: CLOSED at once, nothing more is sent (no RST, no FIN).
+  void lose_power(Time now);
 
   // A segment for this connection (ports and addresses match, checksum verified).
   void on_segment(const wire::TcpView& segment, Time now);

@@ -82,15 +82,23 @@ class TcpStack {
   void on_icmp(const wire::Ipv4View& ip);
   void send(TcpSocket& socket, const TcpSegment& segment);
   void send_reset(const wire::Ipv4View& ip, const wire::TcpView& tcp);
+  // The namespace crashed: every socket closes without a segment and the listeners go.
+  void on_crash();
+  // Moves a CLOSED socket out of the lookup map (its object lives on for the application).
+  void retire(std::map<Key, std::unique_ptr<TcpSocket>>::iterator it);
   std::uint16_t mss_for(wire::Ipv4Address destination) const;
 
   Namespace& ns_;
   TcpConfig config_;
   RandomStream rng_;
   std::map<Key, std::unique_ptr<TcpSocket>> sockets_;
+  // Closed sockets no longer in sockets_: a new connection may reuse their four-tuple, while
+  // the application may still hold a reference.
+  std::vector<std::unique_ptr<TcpSocket>> retired_;
   std::map<std::uint16_t, std::function<void(TcpSocket&)>> listeners_;
   std::size_t tcp_handler_ = 0;
   std::size_t icmp_handler_ = 0;
+  std::size_t crash_listener_ = 0;
   std::uint64_t resets_sent_ = 0;
 };
 

@@ -21,6 +21,7 @@ enum class Errc {
   kNotFound,
   kExists,
   kOutOfRange,
+  kUnavailable,      // the thing is there but not working now (a crashed node, a down session)
 };
 
 constexpr std::string_view to_string(Errc code) {
@@ -33,6 +34,7 @@ constexpr std::string_view to_string(Errc code) {
     case Errc::kIo: return "I/O error";
     case Errc::kNotFound: return "not found";
     case Errc::kExists: return "already exists";
+    case Errc::kUnavailable: return "unavailable";
     case Errc::kOutOfRange: return "out of range";
   }
   return "unknown error";
