@@ -9,6 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
 namespace calisim::dataplane {
 namespace {
 
@@ -109,6 +115,57 @@ TEST(Views, CalicoNodeRoutes) {
             "10.96.5.128     10.100.99.22    255.255.255.192 UG    0      0        0 tunl0\n"
             "10.96.66.192    0.0.0.0         255.255.255.192 U     0      0        0 *\n"
             "10.96.66.195    0.0.0.0         255.255.255.255 UH    0      0        0 cali08d091557e9\n");
+}
+
+}  // namespace
+}  // namespace calisim::dataplane
+
+namespace calisim::dataplane {
+namespace {
+
+// `ip neigh` on a namespace after real traffic: the peer answered ARP (REACHABLE), then idle
+// until the reachable time ran out (STALE); an address nobody has (INCOMPLETE while resolving,
+// FAILED after three unanswered requests); a permanent entry as Calico's CNI adds for a pod.
+TEST(Views, IpNeighAfterTraffic) {
+  Simulator sim;
+  wire::PacketPool pool;
+  Namespace a(sim, pool, "a");
+  Namespace b(sim, pool, "b");
+  Veth::create(a, "veth-a", MacAddress({2, 0, 0, 0, 0, 1}), b, "veth-b",
+               MacAddress({2, 0, 0, 0, 0, 2}));
+  ASSERT_TRUE(a.add_address("veth-a", pfx("10.0.0.1/24")));
+  ASSERT_TRUE(b.add_address("veth-b", pfx("10.0.0.2/24")));
+  ASSERT_TRUE(a.set_up("veth-a", true));
+  ASSERT_TRUE(b.set_up("veth-b", true));
+  (void)a.neighbours().add_permanent(a.device("veth-a")->ifindex(), ip("10.0.0.50"),
+                                     MacAddress({0xee, 0xee, 0xee, 0xee, 0xee, 0xee}), sim.now());
+
+  Ping to_b(a, ip("10.0.0.2"), PingOptions{.count = 1});
+  Ping to_nobody(a, ip("10.0.0.99"), PingOptions{.count = 1});
+  sim.run_until(Time::zero() + Duration::milliseconds(500));
+  const std::string neigh = views::ip_neigh(a);
+  // Hash order in the kernel; we list in table order, so compare as a set of lines.
+  auto sorted = [](const std::string& text) {
+    auto lines = calisim::test::lines(text);
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  };
+  EXPECT_EQ(sorted(neigh), (std::vector<std::string>{
+                               "10.0.0.2 dev veth-a lladdr 02:00:00:00:00:02 REACHABLE ",
+                               "10.0.0.50 dev veth-a lladdr ee:ee:ee:ee:ee:ee PERMANENT ",
+                               "10.0.0.99 dev veth-a INCOMPLETE ",
+                           }))
+      << neigh;
+  // Idle past the reachable time (15-45 s): STALE. The FAILED entry stays (garbage collection
+  // only starts above gc_thresh1 = 128 entries).
+  sim.run_until(Time::zero() + Duration::seconds(120));
+  EXPECT_EQ(sorted(views::ip_neigh(a)),
+            (std::vector<std::string>{
+                "10.0.0.2 dev veth-a lladdr 02:00:00:00:00:02 STALE ",
+                "10.0.0.50 dev veth-a lladdr ee:ee:ee:ee:ee:ee PERMANENT ",
+                "10.0.0.99 dev veth-a FAILED ",
+            }))
+      << views::ip_neigh(a);
 }
 
 }  // namespace
