@@ -281,7 +281,7 @@ Result<void> append_known_attribute(std::uint8_t type, const PathAttributes& a,
       return {};
     case AttributeType::kAggregator:
       if (!a.aggregator) return {};
-      put_attribute_header(out, kOptionalTransitive, type, 2 + as_size);
+      put_attribute_header(out, kOptionalTransitive, type, as_size + 4);
       if (as_size == 4) {
         put32(out, a.aggregator->as_number);
       } else {
@@ -793,7 +793,7 @@ void UpdateDecoder::attribute(std::uint8_t flags, std::uint8_t type, Bytes value
       a_.atomic_aggregate = true;
       return;
     case AttributeType::kAggregator:  // RFC 7606 §7.7
-      if (!expect_length(type, value, 2 + as_size, whole)) return;
+      if (!expect_length(type, value, as_size + 4, whole)) return;
       a_.aggregator = Aggregator{as_size == 4 ? load_be32(value.data()) : load_be16(value.data()),
                                  Ipv4Address(load_be32(value.data() + as_size))};
       return;
