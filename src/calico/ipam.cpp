@@ -248,19 +248,31 @@ const IpPool* Ipam::any_pool_containing(Ipv4Address address) const {
 // ---------------------------------------------------------------------------------------------
 // Ipam: blocks
 
-const IpamBlock* Ipam::find_block(Ipv4Prefix cidr) const {
+std::optional<std::size_t> Ipam::index_of(Ipv4Prefix cidr) const {
   const auto it = block_index_.find(cidr.network().value());
-  if (it == block_index_.end()) return nullptr;
-  const IpamBlock& b = blocks_[it->second];
-  return b.cidr().length() == cidr.length() ? &b : nullptr;
+  if (it == block_index_.end() || blocks_[it->second].cidr().length() != cidr.length()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+const IpamBlock* Ipam::find_block(Ipv4Prefix cidr) const {
+  const auto i = index_of(cidr);
+  return i ? &blocks_[*i] : nullptr;
 }
 
 IpamBlock* Ipam::mutable_block(Ipv4Prefix cidr) {
-  return const_cast<IpamBlock*>(std::as_const(*this).find_block(cidr));
+  const auto i = index_of(cidr);
+  return i ? &blocks_[*i] : nullptr;
 }
 
 const IpamBlock* Ipam::block_containing(Ipv4Address address) const {
-  // getBlockForIP: any block, whether or not a pool still covers it.
+  // getBlockForIP: any block, whether or not a pool still covers it. A pool names the block
+  // directly; a block left outside every pool needs the scan.
+  for (const IpPool& p : pools_) {
+    if (!p.cidr.contains(address)) continue;
+    if (const IpamBlock* b = find_block(p.block_for(address))) return b;
+  }
   for (const IpamBlock& b : blocks_) {
     if (b.cidr().contains(address)) return &b;
   }
@@ -268,11 +280,8 @@ const IpamBlock* Ipam::block_containing(Ipv4Address address) const {
 }
 
 std::vector<Ipv4Prefix> Ipam::affine_blocks(std::string_view node) const {
-  std::vector<Ipv4Prefix> out;
-  for (const IpamBlock& b : blocks_) {
-    if (b.affine_to(node)) out.push_back(b.cidr());
-  }
-  return out;
+  const auto it = affine_index_.find(std::string(node));
+  return it == affine_index_.end() ? std::vector<Ipv4Prefix>{} : it->second;
 }
 
 void Ipam::reindex() {
@@ -282,23 +291,37 @@ void Ipam::reindex() {
   }
 }
 
+void Ipam::forget_affinity(const IpamBlock& block) {
+  if (!block.affinity()) return;
+  const auto it = affine_index_.find(*block.affinity());
+  if (it == affine_index_.end()) return;
+  std::erase(it->second, block.cidr());
+  if (it->second.empty()) affine_index_.erase(it);
+}
+
 IpamBlock& Ipam::create_block(Ipv4Prefix cidr, std::string_view node) {
-  // claimAffineBlock: a new block with affinity "host:<node>". The datastore lists blocks by
-  // resource name, so keep that order.
+  // claimAffineBlock: a new block with affinity "host:<node>". The datastore lists blocks (and
+  // a host's block affinities) by resource name, so keep that order.
   IpamBlock block(cidr, std::string(node));
   const std::string name = block.name();
-  const auto at = std::lower_bound(blocks_.begin(), blocks_.end(), name,
-                                   [](const IpamBlock& b, const std::string& n) { return b.name() < n; });
+  const auto by_name = [](const IpamBlock& b, const std::string& n) { return b.name() < n; };
+  const auto at = std::lower_bound(blocks_.begin(), blocks_.end(), name, by_name);
   const auto pos = static_cast<std::size_t>(at - blocks_.begin());
   blocks_.insert(at, std::move(block));
   reindex();
+  auto& mine = affine_index_[std::string(node)];
+  mine.push_back(blocks_[pos].cidr());
+  std::sort(mine.begin(), mine.end(), [this](Ipv4Prefix a, Ipv4Prefix b) {
+    return *index_of(a) < *index_of(b);
+  });
   return blocks_[pos];
 }
 
 void Ipam::delete_block(Ipv4Prefix cidr) {
-  const auto it = block_index_.find(cidr.network().value());
-  if (it == block_index_.end()) return;
-  blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(it->second));
+  const auto i = index_of(cidr);
+  if (!i) return;
+  forget_affinity(blocks_[*i]);
+  blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(*i));
   reindex();
 }
 
@@ -468,9 +491,10 @@ Result<IpamAssignment> Ipam::auto_assign(const AutoAssignArgs& args) {
         return make_assignment(b, *ordinal, args.node, true);
       }
       if (existing->affine_to(args.node) && existing->free_count() != 0) {
+        // Ours with room (Calico guards a race here; sequentially the affine pass found it).
         const auto ordinal = existing->assign_first_free(allocation);
         note_handle(args.handle, *cidr, 1);
-        return make_assignment(*existing, *ordinal, args.node, true);
+        return make_assignment(*existing, *ordinal, args.node, false);
       }
     }
   }
@@ -570,7 +594,7 @@ std::size_t Ipam::release_by_handle(std::string_view handle) {
     (void)count;
     const auto bi = block_index_.find(network);
     if (bi == block_index_.end()) continue;
-    IpamBlock& b = blocks_[bi->second];
+    IpamBlock& b = blocks_[bi->second];  // (block networks are unique across pools)
     std::vector<std::uint32_t> ordinals;
     for (std::uint32_t o = 0; o < b.size(); ++o) {
       if (b.allocation(o) && b.allocation(o)->handle == handle) ordinals.push_back(o);
@@ -600,6 +624,7 @@ Result<void> Ipam::release_affinity(Ipv4Prefix cidr, std::string_view node, bool
   if (b->empty()) {
     delete_block(cidr);
   } else {
+    forget_affinity(*b);
     b->affinity_.reset();
   }
   return {};

@@ -245,7 +245,9 @@ class Ipam {
   const IpamAllocation* allocation(wire::Ipv4Address address) const;
 
  private:
+  std::optional<std::size_t> index_of(wire::Ipv4Prefix cidr) const;
   IpamBlock* mutable_block(wire::Ipv4Prefix cidr);
+  void forget_affinity(const IpamBlock& block);
   IpamBlock& create_block(wire::Ipv4Prefix cidr, std::string_view node);
   void delete_block(wire::Ipv4Prefix cidr);
   void reindex();
@@ -258,6 +260,8 @@ class Ipam {
   std::vector<IpPool> pools_;
   std::vector<IpamBlock> blocks_;
   std::unordered_map<std::uint32_t, std::size_t> block_index_;  // block network -> blocks_ index
+  // Calico's BlockAffinity resources: node -> its blocks, in list order.
+  std::unordered_map<std::string, std::vector<wire::Ipv4Prefix>> affine_index_;
   // Calico's IPAMHandle resources: handle -> (block network -> addresses held there).
   std::unordered_map<std::string, std::map<std::uint32_t, int>> handles_;
 };
