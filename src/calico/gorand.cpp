@@ -206,7 +206,8 @@ void GoRand::seed_with(std::int64_t seed) {
 std::uint64_t GoRand::uint64() {
   if (--tap_ < 0) tap_ += kLength;
   if (--feed_ < 0) feed_ += kLength;
-  const std::uint64_t x = vec_[static_cast<std::size_t>(feed_)] + vec_[static_cast<std::size_t>(tap_)];
+  const std::uint64_t x =
+      vec_[static_cast<std::size_t>(feed_)] + vec_[static_cast<std::size_t>(tap_)];
   vec_[static_cast<std::size_t>(feed_)] = x;
   return x;
 }

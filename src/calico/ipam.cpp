@@ -116,18 +116,24 @@ std::optional<Ipv4Prefix> BlockWalk::next() {
 
 std::string tunnel_handle(TunnelType type, std::string_view node) {
   switch (type) {
-    case TunnelType::kIpip: return fmt::format("ipip-tunnel-addr-{}", node);
-    case TunnelType::kVxlan: return fmt::format("vxlan-tunnel-addr-{}", node);
-    case TunnelType::kWireguard: return fmt::format("wireguard-tunnel-addr-{}", node);
+    case TunnelType::kIpip:
+      return fmt::format("ipip-tunnel-addr-{}", node);
+    case TunnelType::kVxlan:
+      return fmt::format("vxlan-tunnel-addr-{}", node);
+    case TunnelType::kWireguard:
+      return fmt::format("wireguard-tunnel-addr-{}", node);
   }
   return {};
 }
 
 std::string_view tunnel_attribute_type(TunnelType type) {
   switch (type) {
-    case TunnelType::kIpip: return ipam_attribute::kTypeIpip;
-    case TunnelType::kVxlan: return ipam_attribute::kTypeVxlan;
-    case TunnelType::kWireguard: return ipam_attribute::kTypeWireguard;
+    case TunnelType::kIpip:
+      return ipam_attribute::kTypeIpip;
+    case TunnelType::kVxlan:
+      return ipam_attribute::kTypeVxlan;
+    case TunnelType::kWireguard:
+      return ipam_attribute::kTypeWireguard;
   }
   return {};
 }
@@ -163,8 +169,9 @@ AutoAssignArgs pod_assign_args(std::string_view node, std::string_view pod_names
 
 Result<void> Ipam::set_config(const IpamConfig& config) {
   if (!config.strict_affinity && !config.auto_allocate_blocks) {
-    return make_error(Errc::kInvalidArgument,
-                      "ipam: Cannot disable 'StrictAffinity' and 'AutoAllocateBlocks' at the same time");
+    return make_error(
+        Errc::kInvalidArgument,
+        "ipam: Cannot disable 'StrictAffinity' and 'AutoAllocateBlocks' at the same time");
   }
   if (config.max_blocks_per_host < 0) {
     return make_error(Errc::kInvalidArgument, "ipam: MaxBlocksPerHost must not be negative");
@@ -215,8 +222,9 @@ Result<void> Ipam::add_pool(IpPool pool) {
                                     pool.name, other.name, other.cidr));
     }
   }
-  const auto at = std::lower_bound(pools_.begin(), pools_.end(), pool.name,
-                                   [](const IpPool& p, const std::string& n) { return p.name < n; });
+  const auto at =
+      std::lower_bound(pools_.begin(), pools_.end(), pool.name,
+                       [](const IpPool& p, const std::string& n) { return p.name < n; });
   pools_.insert(at, std::move(pool));
   return {};
 }
@@ -311,9 +319,8 @@ IpamBlock& Ipam::create_block(Ipv4Prefix cidr, std::string_view node) {
   reindex();
   auto& mine = affine_index_[std::string(node)];
   mine.push_back(blocks_[pos].cidr());
-  std::sort(mine.begin(), mine.end(), [this](Ipv4Prefix a, Ipv4Prefix b) {
-    return *index_of(a) < *index_of(b);
-  });
+  std::sort(mine.begin(), mine.end(),
+            [this](Ipv4Prefix a, Ipv4Prefix b) { return *index_of(a) < *index_of(b); });
   return blocks_[pos];
 }
 
@@ -360,8 +367,8 @@ std::string cidr_list(const std::vector<const IpPool*>& pools) {
   return fmt::format("[{}]", fmt::join(cidrs, " "));
 }
 
-IpamAssignment make_assignment(const IpamBlock& block, std::uint32_t ordinal,
-                               std::string_view node, bool claimed) {
+IpamAssignment make_assignment(const IpamBlock& block, std::uint32_t ordinal, std::string_view node,
+                               bool claimed) {
   IpamAssignment a;
   a.address = block.address(ordinal);
   a.block = block.cidr();
@@ -390,9 +397,8 @@ Result<IpamAssignment> Ipam::auto_assign(const AutoAssignArgs& args) {
   }
   for (const Ipv4Prefix& requested : args.pools) {
     const Ipv4Prefix net(requested.network(), requested.length());
-    const auto it = std::find_if(pools_.begin(), pools_.end(), [&](const IpPool& p) {
-      return !p.disabled && p.cidr == net;
-    });
+    const auto it = std::find_if(pools_.begin(), pools_.end(),
+                                 [&](const IpPool& p) { return !p.disabled && p.cidr == net; });
     if (it == pools_.end()) {
       return make_error(Errc::kNotFound,
                         fmt::format("ipam: node {}: the given pool ({}) does not exist, or is not "
@@ -441,7 +447,8 @@ Result<IpamAssignment> Ipam::auto_assign(const AutoAssignArgs& args) {
 
   // The block limit: the stricter of the request's and the configuration's, else 20.
   int max_blocks = args.max_blocks_per_host;
-  if (config_.max_blocks_per_host > 0 && max_blocks > 0 && max_blocks > config_.max_blocks_per_host) {
+  if (config_.max_blocks_per_host > 0 && max_blocks > 0 &&
+      max_blocks > config_.max_blocks_per_host) {
     max_blocks = config_.max_blocks_per_host;
   } else if (max_blocks == 0) {
     max_blocks = config_.max_blocks_per_host;
@@ -452,10 +459,12 @@ Result<IpamAssignment> Ipam::auto_assign(const AutoAssignArgs& args) {
   std::vector<std::string> messages;  // IPAMAssignments.Msgs
   // Errors say which node asked and which pools it could use, then Calico's own words
   // (IPAMAssignments.PartialFulfillmentError, ErrBlockLimit).
-  const std::string where = fmt::format("ipam: node {}, pools {}", args.node, cidr_list(pools));
+  const auto where = [&] {
+    return fmt::format("ipam: node {}, pools {}", args.node, cidr_list(pools));
+  };
   const auto exhausted = [&]() {
     return make_error(Errc::kOutOfRange,
-                      fmt::format("{}: Assigned 0 out of 1 requested IPv4 addresses; {}", where,
+                      fmt::format("{}: Assigned 0 out of 1 requested IPv4 addresses; {}", where(),
                                   fmt::join(messages, "; ")));
   };
 
@@ -473,12 +482,13 @@ Result<IpamAssignment> Ipam::auto_assign(const AutoAssignArgs& args) {
         Errc::kOutOfRange,
         fmt::format("{}: cannot allocate new block due to per host block limit; Need to allocate "
                     "an IPAM block but could not - limit of {} blocks reached for this node",
-                    where, max_blocks));
+                    where(), max_blocks));
   }
   // 3: claim a block: findUsableBlock walks each pool from the node's random start and takes the
   // first block that does not exist yet (or one of ours with room).
   if (!config_.auto_allocate_blocks) {
-    return make_error(Errc::kOutOfRange, fmt::format("{}: failed to find or claim a block", where));
+    return make_error(Errc::kOutOfRange,
+                      fmt::format("{}: failed to find or claim a block", where()));
   }
   for (const IpPool* pool : pools) {
     BlockWalk walk(*pool, args.node, args.now);
@@ -529,9 +539,9 @@ Result<IpamAssignment> Ipam::assign_ip(const AssignIpArgs& args) {
   }
   const IpPool* pool = enabled_pool_containing(args.address);
   if (pool == nullptr) {
-    return make_error(Errc::kNotFound,
-                      fmt::format("ipam: {}: The provided IP address is not in a configured pool",
-                                  args.address));
+    return make_error(
+        Errc::kNotFound,
+        fmt::format("ipam: {}: The provided IP address is not in a configured pool", args.address));
   }
   if (args.use && !pool->allows(*args.use)) {
     return make_error(Errc::kInvalidArgument,
@@ -548,15 +558,17 @@ Result<IpamAssignment> Ipam::assign_ip(const AssignIpArgs& args) {
   }
   if (config_.strict_affinity) {
     if (!b->affinity()) {
-      return make_error(Errc::kInvalidArgument,
-                        fmt::format("ipam: node {}: Attempt to assign from block {} with no affinity",
-                                    args.node, cidr));
+      return make_error(
+          Errc::kInvalidArgument,
+          fmt::format("ipam: node {}: Attempt to assign from block {} with no affinity", args.node,
+                      cidr));
     }
     if (!b->affine_to(args.node)) {
-      return make_error(Errc::kInvalidArgument,
-                        fmt::format("ipam: node {}: Block host affinity does not match (block {} is "
-                                    "affine to {})",
-                                    args.node, cidr, *b->affinity()));
+      return make_error(
+          Errc::kInvalidArgument,
+          fmt::format("ipam: node {}: Block host affinity does not match (block {} is "
+                      "affine to {})",
+                      args.node, cidr, *b->affinity()));
     }
   }
   const std::uint32_t ordinal = *b->ordinal_of(args.address);
@@ -617,9 +629,9 @@ Result<void> Ipam::release_affinity(Ipv4Prefix cidr, std::string_view node, bool
                       fmt::format("ipam: block {} is not affine to node {}", cidr, node));
   }
   if (must_be_empty && !b->empty()) {
-    return make_error(Errc::kInvalidArgument,
-                      fmt::format("ipam: block {} of node {} is not empty ({} in use)", cidr, node,
-                                  b->in_use()));
+    return make_error(
+        Errc::kInvalidArgument,
+        fmt::format("ipam: block {} of node {} is not empty ({} in use)", cidr, node, b->in_use()));
   }
   if (b->empty()) {
     delete_block(cidr);

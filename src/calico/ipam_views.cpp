@@ -22,7 +22,9 @@ using wire::Ipv4Prefix;
 constexpr std::size_t kMaxCellWidth = 30;  // MAX_ROW_WIDTH
 
 // Cells are ASCII here (addresses, node and pod names), so display width is byte length.
-std::size_t display_width(std::string_view s) { return s.size(); }
+std::size_t display_width(std::string_view s) {
+  return s.size();
+}
 
 std::string_view trim_space(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -170,7 +172,8 @@ std::vector<std::string> wrap_string(std::string_view s, std::size_t lim) {
 class TableWriter {
  public:
   void set_header(std::span<const std::string> keys) {
-    for (std::size_t i = 0; i < keys.size(); ++i) header_.push_back(parse_dimension(keys[i], i, -1));
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      header_.push_back(parse_dimension(keys[i], i, -1));
   }
   void append(const std::vector<std::string>& row) {
     const int n = static_cast<int>(lines_.size());
@@ -352,7 +355,8 @@ std::string calicoctl_ipam_show_borrowed(const Ipam& ipam) {
       std::string allocated_to;
       if (const auto pod = a->attributes.find(ipam_attribute::kPod); pod != a->attributes.end()) {
         const auto ns = a->attributes.find(ipam_attribute::kNamespace);
-        allocated_to = fmt::format("{}/{}", ns == a->attributes.end() ? "" : ns->second, pod->second);
+        allocated_to =
+            fmt::format("{}/{}", ns == a->attributes.end() ? "" : ns->second, pod->second);
         type = ipam_attribute::kPod;
       } else if (const auto t = a->attributes.find(ipam_attribute::kType);
                  t != a->attributes.end()) {

@@ -12,6 +12,7 @@
 namespace calisim::calico {
 namespace {
 
+// clang-format off
 // Go src/math/rand/regress_test.go, regressGolden: r := New(NewSource(0)); each method is
 // re-seeded with r.Seed(0) and called 20 times with the arguments of int64s/int32s in turn.
 constexpr std::array<std::int64_t, 20> kGoldenInt63 = {
@@ -58,22 +59,31 @@ constexpr std::array<std::int64_t, 20> kGoldenIntn = {
     0, 4, 25, 310570, 857611, 621654496, 413258767, 1407315077, 1926657288, 543572285742637646,
     355889821886249464, 8325060299420976708, 7837839688282259259, 0, 2, 14, 515775, 839455,
     690228450, 642943070};
+// clang-format on
 
 TEST(GoRand, Int63MatchesGoRegressGoldenSeed0) {
   GoRand r(0);
-  for (std::size_t i = 0; i < kGoldenInt63.size(); ++i) EXPECT_EQ(r.int63(), kGoldenInt63[i]) << i;
+  for (std::size_t i = 0; i < kGoldenInt63.size(); ++i) {
+    EXPECT_EQ(r.int63(), kGoldenInt63[i]) << i;
+  }
 }
 
 TEST(GoRand, Uint64KeepsTheTopBitGoldenSeed0) {
   GoRand r(0);
-  for (std::size_t i = 0; i < kGoldenUint64.size(); ++i) EXPECT_EQ(r.uint64(), kGoldenUint64[i]) << i;
+  for (std::size_t i = 0; i < kGoldenUint64.size(); ++i) {
+    EXPECT_EQ(r.uint64(), kGoldenUint64[i]) << i;
+  }
 }
 
 TEST(GoRand, Uint32AndInt31GoldenSeed0) {
   GoRand r(0);
-  for (std::size_t i = 0; i < kGoldenUint32.size(); ++i) EXPECT_EQ(r.uint32(), kGoldenUint32[i]) << i;
+  for (std::size_t i = 0; i < kGoldenUint32.size(); ++i) {
+    EXPECT_EQ(r.uint32(), kGoldenUint32[i]) << i;
+  }
   r.seed_with(0);  // Rand.Seed(0) restarts the stream, as the regression test does per method
-  for (std::size_t i = 0; i < kGoldenInt31.size(); ++i) EXPECT_EQ(r.int31(), kGoldenInt31[i]) << i;
+  for (std::size_t i = 0; i < kGoldenInt31.size(); ++i) {
+    EXPECT_EQ(r.int31(), kGoldenInt31[i]) << i;
+  }
 }
 
 TEST(GoRand, Int63nInt31nIntnGoldenSeed0) {

@@ -16,8 +16,12 @@ namespace {
 using wire::Ipv4Address;
 using wire::Ipv4Prefix;
 
-Ipv4Prefix prefix(std::string_view text) { return *Ipv4Prefix::parse(text); }
-Ipv4Address addr(std::string_view text) { return *Ipv4Address::parse(text); }
+Ipv4Prefix prefix(std::string_view text) {
+  return *Ipv4Prefix::parse(text);
+}
+Ipv4Address addr(std::string_view text) {
+  return *Ipv4Address::parse(text);
+}
 
 IpPool pool(std::string_view cidr, int block_size, std::string name = "default-ipv4-ippool") {
   IpPool p;
@@ -34,7 +38,8 @@ Ipam ipam_with(IpPool p, IpamConfig config = {}) {
   return ipam;
 }
 
-Ipv4Address assign_pod(Ipam& ipam, std::string_view node, std::string_view ns, std::string_view pod) {
+Ipv4Address assign_pod(Ipam& ipam, std::string_view node, std::string_view ns,
+                       std::string_view pod) {
   auto r = ipam.auto_assign(pod_assign_args(node, ns, pod, pod));
   EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
   return r ? r->address : Ipv4Address();
@@ -54,8 +59,10 @@ Ipv4Address assign_pod(Ipam& ipam, std::string_view node, std::string_view ns, s
 TEST(IpamBlockChoice, KindClusterBlocksMatchRealCalico) {
   Ipam ipam = ipam_with(IpPool{});
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {"kind-control-plane", "192.168.82.0/26"}, {"kind-worker", "192.168.162.128/26"},
-      {"kind-worker2", "192.168.110.128/26"},    {"kind-worker3", "192.168.195.192/26"},
+      {"kind-control-plane", "192.168.82.0/26"},
+      {"kind-worker", "192.168.162.128/26"},
+      {"kind-worker2", "192.168.110.128/26"},
+      {"kind-worker3", "192.168.195.192/26"},
       {"kind-worker4", "192.168.218.192/26"}};
   for (const auto& [node, block] : expected) {
     auto r = ipam.auto_assign(tunnel_assign_args(TunnelType::kIpip, node));
@@ -101,7 +108,8 @@ TEST(IpamBlockChoice, SmallPoolThreeNodesMatchRealCalico) {
       EXPECT_EQ(r->block, prefix("10.244.0.128/26"));
     }
   }
-  EXPECT_EQ(blocks, (std::set<std::string>{"10.244.0.128/26", "10.244.0.192/26", "10.244.0.64/26"}));
+  EXPECT_EQ(blocks,
+            (std::set<std::string>{"10.244.0.128/26", "10.244.0.192/26", "10.244.0.64/26"}));
 }
 
 // The walk visits every block exactly once, starting at the node's index and wrapping.
@@ -226,7 +234,8 @@ TEST(IpamOrder, EmptyAffineBlockIsKept) {
   EXPECT_EQ(ipam.release_by_handle(pod_handle("a")), 1u);
   ASSERT_EQ(ipam.blocks().size(), 1u);
   EXPECT_TRUE(ipam.blocks()[0].empty());
-  EXPECT_EQ(ipam.affine_blocks("kind-worker"), std::vector<Ipv4Prefix>{prefix("192.168.162.128/26")});
+  EXPECT_EQ(ipam.affine_blocks("kind-worker"),
+            std::vector<Ipv4Prefix>{prefix("192.168.162.128/26")});
   EXPECT_EQ(assign_pod(ipam, "kind-worker", "ns", "b"), Ipv4Address(first.value() + 1));
 }
 
@@ -294,7 +303,8 @@ TEST(IpamBorrow, StrictAffinityForbidsBorrowing) {
   }();
   auto s = ipam.assign_ip({freed, "node-b", "h", {}, IpPoolUse::kWorkload});
   ASSERT_FALSE(s.has_value());
-  EXPECT_NE(s.error().message.find("affinity does not match"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("affinity does not match"), std::string::npos)
+      << s.error().message;
 }
 
 TEST(IpamBorrow, WithoutStrictAffinityANodeBorrows) {
@@ -327,7 +337,8 @@ TEST(IpamBorrow, WithoutStrictAffinityANodeBorrows) {
   auto none = ipam.auto_assign(pod_assign_args("node-b", "ns", "d", "d"));
   ASSERT_FALSE(none.has_value());
   EXPECT_EQ(none.error().code, Errc::kOutOfRange);
-  EXPECT_NE(none.error().message.find("No IPs available in pools: [10.0.0.0/28]"), std::string::npos)
+  EXPECT_NE(none.error().message.find("No IPs available in pools: [10.0.0.0/28]"),
+            std::string::npos)
       << none.error().message;
   EXPECT_NE(none.error().message.find("node-b"), std::string::npos);
 }
@@ -453,9 +464,9 @@ TEST(IpamPools, PoolValidation) {
   ASSERT_TRUE(ipam.add_pool(pool("10.0.0.0/16", 26, "a")));
   EXPECT_EQ(ipam.add_pool(pool("10.0.1.0/24", 26, "b")).error().code, Errc::kInvalidArgument);
   EXPECT_EQ(ipam.add_pool(pool("10.1.0.0/16", 26, "a")).error().code, Errc::kExists);
-  EXPECT_FALSE(ipam.add_pool(pool("10.2.0.1/16", 26, "c")).has_value());   // not masked
-  EXPECT_FALSE(ipam.add_pool(pool("10.3.0.0/16", 19, "d")).has_value());   // block < 20
-  EXPECT_FALSE(ipam.add_pool(pool("10.4.0.0/28", 26, "e")).has_value());   // pool < block
+  EXPECT_FALSE(ipam.add_pool(pool("10.2.0.1/16", 26, "c")).has_value());  // not masked
+  EXPECT_FALSE(ipam.add_pool(pool("10.3.0.0/16", 19, "d")).has_value());  // block < 20
+  EXPECT_FALSE(ipam.add_pool(pool("10.4.0.0/28", 26, "e")).has_value());  // pool < block
   IpPool odd = pool("10.5.0.0/16", 26, "f");
   odd.node_selector = "role == 'edge'";
   EXPECT_EQ(ipam.add_pool(odd).error().code, Errc::kUnsupported);

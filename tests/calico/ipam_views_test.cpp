@@ -14,7 +14,9 @@ namespace {
 using wire::Ipv4Address;
 using wire::Ipv4Prefix;
 
-Ipv4Address addr(std::string_view text) { return *Ipv4Address::parse(text); }
+Ipv4Address addr(std::string_view text) {
+  return *Ipv4Address::parse(text);
+}
 
 IpPool pool(std::string_view cidr, int block_size) {
   IpPool p;
@@ -67,8 +69,8 @@ TEST(IpamViews, SmallPoolShowBlocksConfigurationAndIpAsPrinted) {
                             {"node", "a1"},
                             {"pod", "coredns-76f75df574-fsxvc"},
                             {"timestamp", "2024-12-14 21:44:05.795537491 +0000 UTC"}};
-  ASSERT_TRUE(ipam.assign_ip({addr("10.244.0.142"), "a1", "k8s-pod-network.c0", coredns,
-                              IpPoolUse::kWorkload}));
+  ASSERT_TRUE(ipam.assign_ip(
+      {addr("10.244.0.142"), "a1", "k8s-pod-network.c0", coredns, IpPoolUse::kWorkload}));
   pods(ipam, "a3", 1);
   pods(ipam, "a2", 2);
   EXPECT_EQ(calicoctl_ipam_show(ipam, true),
@@ -170,11 +172,15 @@ TEST(IpamViews, LabShowBorrowedIsEmpty) {
 TEST(IpamViews, ShowBorrowed) {
   Ipam ipam;
   ASSERT_TRUE(ipam.add_pool(pool("172.16.0.0/28", 29)));
-  ASSERT_TRUE(ipam.assign_ip({addr("172.16.0.0"), "worker-node-2", "h0",
+  ASSERT_TRUE(ipam.assign_ip({addr("172.16.0.0"),
+                              "worker-node-2",
+                              "h0",
                               {{"node", "worker-node-2"}, {"type", "ipipTunnelAddress"}},
                               std::nullopt}));
   const auto borrow = [&](const char* ip, const char* node, const char* pod) {
-    auto r = ipam.assign_ip({addr(ip), node, std::string("h-") + pod,
+    auto r = ipam.assign_ip({addr(ip),
+                             node,
+                             std::string("h-") + pod,
                              {{"namespace", "external-ns"}, {"node", node}, {"pod", pod}},
                              IpPoolUse::kWorkload});
     ASSERT_TRUE(r.has_value());
@@ -182,6 +188,7 @@ TEST(IpamViews, ShowBorrowed) {
   };
   borrow("172.16.0.1", "worker-node-1", "nginx-6db489d4b7-gln7h");
   borrow("172.16.0.2", "worker-node-3", "nginx-6db489d4b7-kzkbv");
+  // clang-format off
   EXPECT_EQ(calicoctl_ipam_show_borrowed(ipam),
             "+------------+----------------+---------------+---------------+------+------------------------------------+\n"
             "|     IP     | BORROWING-NODE |     BLOCK     |  BLOCK OWNER  | TYPE |            ALLOCATED-TO            |\n"
@@ -189,6 +196,7 @@ TEST(IpamViews, ShowBorrowed) {
             "| 172.16.0.1 | worker-node-1  | 172.16.0.0/29 | worker-node-2 | pod  | external-ns/nginx-6db489d4b7-gln7h |\n"
             "| 172.16.0.2 | worker-node-3  | 172.16.0.0/29 | worker-node-2 | pod  | external-ns/nginx-6db489d4b7-kzkbv |\n"
             "+------------+----------------+---------------+---------------+------+------------------------------------+\n");
+  // clang-format on
   // An allocation without a node attribute cannot be classified.
   ASSERT_TRUE(ipam.assign_ip({addr("172.16.0.3"), "worker-node-2", "old", {}, std::nullopt}));
   const std::string out = calicoctl_ipam_show_borrowed(ipam);
@@ -204,12 +212,14 @@ TEST(IpamViews, ShowBorrowedTunnel) {
   ASSERT_TRUE(ipam.add_pool(pool("10.0.0.0/26", 26)));
   ASSERT_TRUE(ipam.auto_assign(pod_assign_args("n1", "ns", "p", "p")));
   ASSERT_TRUE(ipam.auto_assign(tunnel_assign_args(TunnelType::kVxlan, "n2")));  // borrows
+  // clang-format off
   EXPECT_EQ(calicoctl_ipam_show_borrowed(ipam),
             "+----------+----------------+-------------+-------------+--------------------+--------------+\n"
             "|    IP    | BORROWING-NODE |    BLOCK    | BLOCK OWNER |        TYPE        | ALLOCATED-TO |\n"
             "+----------+----------------+-------------+-------------+--------------------+--------------+\n"
             "| 10.0.0.1 | n2             | 10.0.0.0/26 | n1          | vxlanTunnelAddress |              |\n"
             "+----------+----------------+-------------+-------------+--------------------+--------------+\n");
+  // clang-format on
 }
 
 // Numbers past five significant digits switch to %g's exponent form and, no longer matching
@@ -226,12 +236,14 @@ TEST(IpamViews, LargePoolExponentAndOrphans) {
   off.disabled = true;
   ASSERT_TRUE(ipam.add_pool(off));
   const std::string out = calicoctl_ipam_show(ipam);
+  // clang-format off
   EXPECT_NE(out.find("| IP Pool  | 10.0.0.0/8    | 1.6777e+07 | 1 (0%)     | 1.6777e+07 (100%) |\n"),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("| IP Pool  | 172.20.0.0/16 |      65536 | 0 (0%)     | 65536 (100%)      |\n"),
             std::string::npos)
       << out;
+  // clang-format on
 }
 
 // tablewriter wraps a cell wider than 30 columns at spaces (minimal raggedness), keeps the
@@ -241,8 +253,10 @@ TEST(IpamViews, TablewriterWrapsLongCellsAsCalicoctlPrints) {
   const std::vector<std::string> header = {"PEER ADDRESS", "PEER TYPE", "STATE", "SINCE", "INFO"};
   const std::vector<std::vector<std::string>> rows = {
       {"192.168.7.101", "node-to-node mesh", "up", "01:47:42", "Established"},
-      {"192.168.7.102", "node-to-node mesh", "start", "01:47:41", "Active Socket: Host is unreachable"},
+      {"192.168.7.102", "node-to-node mesh", "start", "01:47:41",
+       "Active Socket: Host is unreachable"},
       {"192.168.7.110", "node-to-node mesh", "up", "01:48:17", "Established"}};
+  // clang-format off
   EXPECT_EQ(render_tablewriter(header, rows),
             "+---------------+-------------------+-------+----------+--------------------------------+\n"
             "| PEER ADDRESS  |     PEER TYPE     | STATE |  SINCE   |              INFO              |\n"
@@ -252,6 +266,7 @@ TEST(IpamViews, TablewriterWrapsLongCellsAsCalicoctlPrints) {
             "|               |                   |       |          | unreachable                    |\n"
             "| 192.168.7.110 | node-to-node mesh | up    | 01:48:17 | Established                    |\n"
             "+---------------+-------------------+-------+----------+--------------------------------+\n");
+  // clang-format on
 }
 
 }  // namespace

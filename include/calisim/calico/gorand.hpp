@@ -38,19 +38,19 @@ class GoRand {
   // rngSource.Seed: seed mod 2³¹-1 (0 becomes 89482311), then the seedrand warm-up.
   void seed_with(std::int64_t seed);
 
-  std::uint64_t uint64();                  // rngSource.Uint64 (Source64)
-  std::int64_t int63() {                   // rngSource.Int63
+  std::uint64_t uint64();  // rngSource.Uint64 (Source64)
+  std::int64_t int63() {   // rngSource.Int63
     return static_cast<std::int64_t>(uint64() & kMask63);
   }
-  std::uint32_t uint32() {                 // Rand.Uint32: the top 32 of 63 bits
+  std::uint32_t uint32() {  // Rand.Uint32: the top 32 of 63 bits
     return static_cast<std::uint32_t>(int63() >> 31);
   }
-  std::int32_t int31() {                   // Rand.Int31
+  std::int32_t int31() {  // Rand.Int31
     return static_cast<std::int32_t>(int63() >> 32);
   }
-  std::int64_t int63n(std::int64_t n);     // Rand.Int63n, n > 0 (aborts otherwise, as Go panics)
-  std::int32_t int31n(std::int32_t n);     // Rand.Int31n, n > 0
-  std::int64_t intn(std::int64_t n);       // Rand.Intn with a 64-bit int
+  std::int64_t int63n(std::int64_t n);  // Rand.Int63n, n > 0 (aborts otherwise, as Go panics)
+  std::int32_t int31n(std::int32_t n);  // Rand.Int31n, n > 0
+  std::int64_t intn(std::int64_t n);    // Rand.Intn with a 64-bit int
 
  private:
   static constexpr std::uint64_t kMask63 = (std::uint64_t{1} << 63) - 1;

@@ -10,7 +10,8 @@
 //
 // What is modelled from where:
 //   ipam.go            autoAssign, prepareAffinityBlocksForHost, determinePools, AssignIP,
-//                      releaseIPsFromBlock, releaseByHandle, ensureConsistentAffinity, ReleaseAffinity
+//                      releaseIPsFromBlock, releaseByHandle, ensureConsistentAffinity,
+//                      ReleaseAffinity
 //   ipam_block.go      newBlock, autoAssign, assign, release, releaseByHandle, empty
 //   ipam_block_reader_writer.go  findUsableBlock, randomBlockGenerator, releaseBlockAffinity
 //   node/pkg/allocateip/allocateip.go  tunnel address handles and attributes
@@ -141,12 +142,12 @@ class IpamBlock {
 // ipam.AutoAssignArgs for one IPv4 address (Num4 = 1), which is what the CNI plugin and
 // calico-node's tunnel allocator ask for.
 struct AutoAssignArgs {
-  std::string node;  // Hostname
-  std::string handle;  // HandleID; empty for none
-  IpamAttributes attributes;  // Attrs
+  std::string node;                      // Hostname
+  std::string handle;                    // HandleID; empty for none
+  IpamAttributes attributes;             // Attrs
   IpPoolUse use = IpPoolUse::kWorkload;  // IntendedUse
-  std::vector<wire::Ipv4Prefix> pools;  // IPv4Pools; empty: every enabled pool selecting the node
-  int max_blocks_per_host = 0;  // MaxBlocksPerHost of the request; 0: the configuration's
+  std::vector<wire::Ipv4Prefix> pools;   // IPv4Pools; empty: every enabled pool selecting the node
+  int max_blocks_per_host = 0;           // MaxBlocksPerHost of the request; 0: the configuration's
   // Only for /32 blocks, where Calico seeds the block walk from the clock (determineSeed).
   Time now{};
 };
@@ -192,7 +193,7 @@ class BlockWalk {
 // Handles Calico uses for tunnel addresses (allocateip.go generateHandleAndAttributes).
 enum class TunnelType { kIpip, kVxlan, kWireguard };
 std::string tunnel_handle(TunnelType type, std::string_view node);  // "ipip-tunnel-addr-<node>"
-std::string_view tunnel_attribute_type(TunnelType type);             // "ipipTunnelAddress"
+std::string_view tunnel_attribute_type(TunnelType type);            // "ipipTunnelAddress"
 // The request calico-node makes for a tunnel address: handle, attributes {node, type}, use Tunnel.
 AutoAssignArgs tunnel_assign_args(TunnelType type, std::string_view node);
 // The CNI plugin's handle, "k8s-pod-network.<containerID>" (utils.GetHandleID).
