@@ -456,9 +456,14 @@ std::string_view to_string(UpdateAction action) {
 
 Ipv4Prefix PrefixListView::Iterator::operator*() const {
   const std::uint8_t length = *p_;
-  const std::size_t n = (std::size_t{length} + 7) / 8;
   std::uint32_t address = 0;
-  for (std::size_t i = 0; i < n; ++i) address |= std::uint32_t{p_[1 + i]} << (24 - 8 * i);
+  switch ((length + 7) / 8) {  // parse() checked that these bytes exist
+    case 4: address |= std::uint32_t{p_[4]}; [[fallthrough]];
+    case 3: address |= std::uint32_t{p_[3]} << 8; [[fallthrough]];
+    case 2: address |= std::uint32_t{p_[2]} << 16; [[fallthrough]];
+    case 1: address |= std::uint32_t{p_[1]} << 24; [[fallthrough]];
+    default: break;
+  }
   const std::uint32_t mask = length == 0 ? 0 : 0xffffffffu << (32 - length);
   return Ipv4Prefix(Ipv4Address(address & mask), length);
 }
