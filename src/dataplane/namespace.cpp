@@ -1,5 +1,7 @@
 #include <calisim/dataplane/namespace.hpp>
 
+#include <calisim/dataplane/veth.hpp>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -67,6 +69,39 @@ DeviceSysctls& Namespace::conf(std::string_view name) {
 void Namespace::set_ip_forward(bool on) {
   conf_all_.forwarding = on;
   for (auto& c : conf_) c.forwarding = on;
+}
+
+Result<void> Namespace::delete_device(std::string_view name) {
+  Device* d = device(name);
+  if (d == nullptr) {
+    return make_error(Errc::kNotFound, fmt::format("{}: Cannot find device \"{}\"", name_, name));
+  }
+  if (d == loopback_) {
+    return make_error(Errc::kUnsupported,
+                      fmt::format("{}: RTNETLINK answers: Operation not supported", name_));
+  }
+  if (d->kind() == DeviceKind::kVeth) {
+    Veth& peer = static_cast<Veth*>(d)->peer();
+    if (&peer.owner() != this || peer.ifindex() != d->ifindex()) peer.owner().unlink(peer);
+  }
+  unlink(*d);
+  return {};
+}
+
+void Namespace::unlink(Device& d) {
+  const std::uint32_t ifindex = d.ifindex();
+  (void)set_up(d.name(), false);
+  std::erase_if(addresses_, [ifindex](const Address& a) { return a.ifindex == ifindex; });
+  fib_.clear_device(ifindex);
+  for (wire::Packet& p : neighbours_.device_down(ifindex)) {
+    (void)p;
+    count_drop(DropReason::kDeviceDown, &d);
+  }
+  by_ifindex_[ifindex] = nullptr;
+  auto it = std::find_if(devices_.begin(), devices_.end(),
+                         [&d](const std::unique_ptr<Device>& p) { return p.get() == &d; });
+  deleted_devices_.push_back(std::move(*it));
+  devices_.erase(it);
 }
 
 Result<void> Namespace::set_up(std::string_view name, bool up) {

@@ -6,6 +6,7 @@
 #include <calisim/dataplane/segment.hpp>
 #include <calisim/dataplane/udp_socket.hpp>
 #include <calisim/dataplane/veth.hpp>
+#include <calisim/dataplane/views.hpp>
 #include <calisim/wire/udp.hpp>
 
 #include <gtest/gtest.h>
@@ -327,6 +328,52 @@ TEST(Namespace, UdpDeliversToABoundPortAndPortUnreachableOtherwise) {
   EXPECT_EQ(ub.unreachable_sent(), 1u);
   EXPECT_EQ(icmp, 1u);
   EXPECT_EQ(code, 3);  // port unreachable
+}
+
+}  // namespace
+}  // namespace calisim::dataplane
+
+namespace calisim::dataplane {
+namespace {
+
+// `ip link del` of a pod's host-side veth (what deleting the pod's netns does): both ends go,
+// with the host's /32 route and permanent neighbour; a frame already in flight is dropped, not
+// delivered to freed memory; later ifindexes keep counting up.
+TEST(Namespace, DeletingAVethEndTakesThePeerRoutesAndNeighboursAlong) {
+  Simulator sim;
+  wire::PacketPool pool;
+  Namespace host(sim, pool, "host");
+  auto pod = std::make_unique<Namespace>(sim, pool, "pod");
+  auto [cali, eth0] = Veth::create(host, "cali1234567890a", wire::MacAddress({0xee, 0xee, 0xee, 0xee, 0xee, 0xee}),
+                                   *pod, "eth0", wire::MacAddress({2, 0, 0, 0, 0, 9}));
+  const std::uint32_t cali_index = cali.ifindex();
+  ASSERT_TRUE(host.set_up("cali1234567890a", true));
+  ASSERT_TRUE(pod->set_up("eth0", true));
+  ASSERT_TRUE(pod->add_address("eth0", *wire::Ipv4Prefix::parse("10.0.0.5/32")));
+  Route r;
+  r.destination = *wire::Ipv4Prefix::parse("10.0.0.5/32");
+  r.ifindex = cali_index;
+  r.scope = RouteScope::kLink;
+  ASSERT_TRUE(host.fib().add_route(r));
+  (void)host.neighbours().add_permanent(cali_index, *wire::Ipv4Address::parse("10.0.0.5"),
+                                        wire::MacAddress({2, 0, 0, 0, 0, 9}), sim.now());
+  // A frame on its way from the pod to the host when the link is deleted.
+  wire::Packet p = pool.make(60);
+  eth0.transmit(std::move(p));
+  ASSERT_TRUE(host.delete_device("cali1234567890a"));
+  sim.run();
+  EXPECT_EQ(host.device("cali1234567890a"), nullptr);
+  EXPECT_EQ(host.device(cali_index), nullptr);
+  EXPECT_EQ(pod->device("eth0"), nullptr);
+  EXPECT_TRUE(pod->addresses().empty());
+  EXPECT_EQ(views::ip_route(host), "");
+  EXPECT_EQ(views::ip_neigh(host), "");
+  EXPECT_EQ(host.drops(DropReason::kNodeDown) + host.drops(DropReason::kDeviceDown), 1u);
+  auto [v1, v2] = Veth::create(host, "v1", wire::MacAddress({2, 0, 0, 0, 0, 1}), host, "v2",
+                               wire::MacAddress({2, 0, 0, 0, 0, 2}));
+  EXPECT_GT(v2.ifindex(), cali_index);
+  EXPECT_FALSE(host.delete_device("nope"));
+  EXPECT_FALSE(host.delete_device("lo"));
 }
 
 }  // namespace

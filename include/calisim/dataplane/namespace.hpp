@@ -89,6 +89,11 @@ class Namespace {
   Device* device(std::uint32_t ifindex) const;
   const std::vector<std::unique_ptr<Device>>& devices() const { return devices_; }
 
+  // `ip link del DEV`: the device goes down (its routes and neighbours with it), loses its
+  // addresses and leaves the namespace; a veth takes its peer along (in whichever namespace
+  // the peer is), as deleting either end of a pair does in Linux. ifindexes are not reused.
+  Result<void> delete_device(std::string_view device);
+
   // `ip link set DEV up|down`. Up adds the connected routes of its addresses; down removes
   // every route through the device, as the kernel does (fib_disable_ip).
   Result<void> set_up(std::string_view device, bool up);
@@ -175,6 +180,7 @@ class Namespace {
 
  private:
   void attach(std::unique_ptr<Device> device);
+  void unlink(Device& device);
   void tap(const Device& device, const wire::Packet& p, PacketTap::Direction dir);
 
   void arp_receive(Device& device, wire::Packet&& frame);
@@ -208,6 +214,9 @@ class Namespace {
   wire::PacketPool* pool_;
   std::string name_;
   std::vector<std::unique_ptr<Device>> devices_;
+  // Deleted devices: kept alive for events already scheduled with them (a frame in flight on a
+  // veth), but no longer reachable by name or ifindex.
+  std::vector<std::unique_ptr<Device>> deleted_devices_;
   Loopback* loopback_ = nullptr;
   std::uint32_t next_ifindex_ = 1;
   std::vector<Address> addresses_;
