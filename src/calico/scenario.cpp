@@ -628,7 +628,8 @@ void resolve_namespaces(Draft& draft) {
   }
 }
 
-void resolve_endpoint(Ctx& ctx, const Scenario& out, const EndpointRef& e, Duration at) {
+void resolve_endpoint(Ctx& ctx, const Draft& draft, const EndpointRef& e, Duration at) {
+  const Scenario& out = draft.out;
   using Kind = scenario::Endpoint::Kind;
   if (e.endpoint.kind == Kind::kNode) {
     if (out.find_node(e.endpoint.name) != nullptr || out.find_router(e.endpoint.name) != nullptr) return;
@@ -661,6 +662,8 @@ void resolve_endpoint(Ctx& ctx, const Scenario& out, const EndpointRef& e, Durat
     }
     return;
   }
+  // A pod the file defines but that was rejected has its own error already.
+  if (draft.rejected_pods.contains(e.ref.name)) return;
   std::vector<std::string> keys;
   for (const auto& p : out.pods) keys.push_back(p.key());
   ctx.error(e.ref.where, e.ref.path,
@@ -671,8 +674,8 @@ void resolve_traffic_and_events(Draft& draft) {
   Ctx& ctx = draft.ctx;
   Scenario& out = draft.out;
   for (const auto& t : draft.traffic) {
-    if (t.from) resolve_endpoint(ctx, out, *t.from, t.traffic.at);
-    if (t.to) resolve_endpoint(ctx, out, *t.to, t.traffic.at);
+    if (t.from) resolve_endpoint(ctx, draft, *t.from, t.traffic.at);
+    if (t.to) resolve_endpoint(ctx, draft, *t.to, t.traffic.at);
     if (t.traffic.at >= out.duration) {
       ctx.warning(t.traffic.where, "",
                   fmt::format("starts at {}, at or after the end of the run ({})",
@@ -701,7 +704,13 @@ void assemble(Draft& draft) {
                       "scenario needs its nodes");
     return;
   }
-  if (draft.failed_documents) return;  // references into a broken document would only mislead
+  if (draft.failed_documents) {
+    // References into a broken document would only mislead; the Topology's own environment can
+    // still be checked.
+    resolve_environment(draft);
+    resolve_pools(draft);
+    return;
+  }
   merge_calico_nodes(draft);
   add_builtin_labels(draft.out);
   resolve_environment(draft);

@@ -259,7 +259,11 @@ void read_pod(Draft& draft, const MapView& document) {
     }
   }
   if (auto spec = document.get("spec")) read_pod_spec(ctx, *spec, pod);
-  if (ok) draft.pods.push_back(std::move(pod));
+  if (ok) {
+    draft.pods.push_back(std::move(pod));
+  } else {
+    draft.rejected_pods.insert(pod.pod.key());
+  }
 }
 
 void read_workload(Draft& draft, const MapView& document, scenario::WorkloadKind kind) {
@@ -445,7 +449,10 @@ void expand_pods(Draft& draft) {
   std::vector<Pending> pending;
   std::set<std::string> taken;  // "<ns>/<name>" of every pod, for generated-name collisions
   for (auto& p : draft.pods) {
-    if (!namespace_exists(p.namespace_ref)) continue;
+    if (!namespace_exists(p.namespace_ref)) {
+      draft.rejected_pods.insert(p.pod.key());
+      continue;
+    }
     taken.insert(p.pod.key());
     pending.push_back(Pending{p, 0, nullptr});
   }
@@ -530,6 +537,7 @@ void expand_pods(Draft& draft) {
       if (node == nullptr) {
         ctx.error(ref.where, ref.path,
                   fmt::format("no node named {}{}", in_quotes(ref.name), did_you_mean(ref.name, node_names)));
+        draft.rejected_pods.insert(pod.key());
         continue;
       }
       if (!labels_match(pod.node_selector, node->labels)) {
@@ -537,6 +545,7 @@ void expand_pods(Draft& draft) {
                   fmt::format("node {} does not match nodeSelector {}: the kubelet would reject "
                               "the pod",
                               node->name, describe_selector(pod.node_selector)));
+        draft.rejected_pods.insert(pod.key());
         continue;
       }
     } else {
@@ -556,6 +565,7 @@ void expand_pods(Draft& draft) {
         ctx.error(at, p.draft.node_selector_path,
                   fmt::format("no node matches nodeSelector {}: pod {} would stay Pending",
                               describe_selector(pod.node_selector), pod.key()));
+        draft.rejected_pods.insert(pod.key());
         continue;
       }
       const auto best = std::min_element(candidates.begin(), candidates.end(),

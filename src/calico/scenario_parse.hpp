@@ -4,6 +4,7 @@
 // references between documents and assembles the Scenario.
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,7 @@ struct Draft {
   std::vector<PodDraft> pods;
   std::vector<WorkloadDraft> workloads;
   std::size_t next_order = 0;
+  std::set<std::string> rejected_pods;  // "<ns>/<name>" of pods with errors: no follow-on errors
 };
 
 // Reads one document (a mapping with apiVersion and kind) into the draft; `path` is the prefix of
