@@ -571,6 +571,17 @@ std::expected<Open, MessageError> decode_open(Bytes message) {
   return open;
 }
 
+CodecContext negotiate(const Open& local, const Open& remote) {
+  CodecContext ctx;
+  ctx.four_octet_as = local.four_octet_as().has_value() && remote.four_octet_as().has_value();
+  ctx.internal = local.as_number() == remote.as_number();
+  ctx.max_message_length = local.has_capability(CapabilityCode::kExtendedMessage) &&
+                                   remote.has_capability(CapabilityCode::kExtendedMessage)
+                               ? kExtendedMaxMessageLength
+                               : kMaxMessageLength;
+  return ctx;
+}
+
 std::optional<MessageError> validate_open(const Open& open, const OpenExpectations& expect) {
   if (open.hold_time_s != 0 && open.hold_time_s < expect.min_hold_time_s) {
     return MessageError{Notification::open(OpenErrorSubcode::kUnacceptableHoldTime,

@@ -283,6 +283,27 @@ TEST(BgpOpenErrors, ValidateOpenChecksTheConfiguredPeer) {
   EXPECT_EQ(validate_open(peer, expect)->notification, n(2, 6, "00f0"));
 }
 
+TEST(BgpOpen, NegotiateSettlesTheCodecContext) {
+  const Open local = Open::make(64512, 240, Ipv4Address(10, 0, 0, 1));
+  Open remote = Open::make(64512, 90, Ipv4Address(10, 0, 0, 2));
+  CodecContext ctx = negotiate(local, remote);
+  EXPECT_TRUE(ctx.four_octet_as);
+  EXPECT_TRUE(ctx.internal);
+  EXPECT_EQ(ctx.max_message_length, kMaxMessageLength);
+
+  remote.capabilities = {MultiprotocolCapability{kIpv4Unicast}};  // an old 2-octet speaker
+  remote.my_as = 64513;
+  ctx = negotiate(local, remote);
+  EXPECT_FALSE(ctx.four_octet_as);
+  EXPECT_FALSE(ctx.internal);
+
+  Open a = local, b = remote;
+  a.capabilities.push_back(UnknownCapability{6, {}});
+  b.capabilities.push_back(UnknownCapability{6, {}});
+  EXPECT_EQ(negotiate(a, b).max_message_length, kExtendedMaxMessageLength);
+  EXPECT_EQ(negotiate(a, remote).max_message_length, kMaxMessageLength);
+}
+
 TEST(BgpOpen, OversizedOptionalParametersAreRefused) {
   Open open = Open::make(64512, 240, Ipv4Address(10, 0, 0, 1));
   open.capabilities.push_back(UnknownCapability{200, ByteVector(250, 0)});

@@ -6,6 +6,8 @@
 #include <calisim/wire/bgp.hpp>
 
 #include <algorithm>
+#include <array>
+#include <random>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -751,6 +753,63 @@ TEST(BgpUpdateErrors, EveryTruncationAndByteFlipDecodesWithoutCrashing) {
       for (const auto& p : r.update.nlri) EXPECT_LE(p.length(), 32);
     }
   }
+}
+
+TEST(BgpUpdateErrors, RandomBytesNeverCrash) {
+  // Seeded noise with a valid header, and noise built from attribute-shaped pieces.
+  std::mt19937 rng(7606);
+  const auto byte = [&rng] { return static_cast<std::uint8_t>(rng() & 0xff); };
+  std::size_t decoded = 0;
+  for (int round = 0; round < 20000; ++round) {
+    ByteVector body;
+    if (round % 2 == 0) {
+      body.resize(rng() % 64 + 4);
+      for (auto& b : body) b = byte();
+      if (round % 4 == 0) {  // plausible lengths
+        body[0] = 0;
+        body[1] = static_cast<std::uint8_t>(rng() % 3);
+      }
+    } else {
+      ByteVector attrs;
+      const int n = static_cast<int>(rng() % 6);
+      for (int i = 0; i < n; ++i) {
+        const std::uint8_t flags = std::array<std::uint8_t, 5>{0x40, 0x80, 0xc0, 0x50, 0xe0}[rng() % 5];
+        const auto type = static_cast<std::uint8_t>(rng() % 20);
+        const std::size_t len = rng() % 12;
+        attrs.push_back(flags);
+        attrs.push_back(type);
+        if (flags & kAttrExtendedLength) attrs.push_back(0);
+        attrs.push_back(static_cast<std::uint8_t>(len + rng() % 2));
+        for (std::size_t k = 0; k < len; ++k) attrs.push_back(byte());
+      }
+      body = {0, 0, static_cast<std::uint8_t>(attrs.size() >> 8), static_cast<std::uint8_t>(attrs.size())};
+      body.insert(body.end(), attrs.begin(), attrs.end());
+      for (std::size_t k = rng() % 3; k > 0; --k) {
+        body.push_back(static_cast<std::uint8_t>(rng() % 34));
+        for (int j = 0; j < 4; ++j) body.push_back(byte());
+      }
+    }
+    ByteVector m = hex(kMarker);
+    m.push_back(static_cast<std::uint8_t>((body.size() + 19) >> 8));
+    m.push_back(static_cast<std::uint8_t>(body.size() + 19));
+    m.push_back(2);
+    m.insert(m.end(), body.begin(), body.end());
+    const CodecContext ctx = round % 3 == 0 ? two_octet() : CodecContext{};
+    const auto r = decode_update(m, ctx);
+    ASSERT_EQ(r.notification.has_value(), r.update.action == UpdateAction::kSessionReset);
+    if (!r.notification) {
+      ++decoded;
+      for (const auto& p : r.update.nlri) ASSERT_LE(p.length(), 32);
+      // Whatever decoded re-encodes.
+      ByteVector out;
+      CodecContext big = ctx;
+      big.max_message_length = kExtendedMaxMessageLength;
+      ASSERT_TRUE(encode_update(r.update.to_update(), big, out).has_value());
+    }
+    auto any = decode_message(m, ctx);
+    ASSERT_EQ(any.has_value(), !r.notification.has_value());
+  }
+  EXPECT_GT(decoded, 100u);
 }
 
 }  // namespace

@@ -289,6 +289,11 @@ struct OpenExpectations {
   std::uint16_t min_hold_time_s = 3;
 };
 
+// What two OPENs settle for the UPDATEs that follow: 4-octet AS numbers when both sent
+// capability 65 (RFC 6793 §4.1), 65535-byte messages when both sent Extended Message (RFC 8654
+// §3), and an internal session when both speak for the same AS.
+CodecContext negotiate(const Open& local, const Open& remote);
+
 // Bad peer AS (2/2; data: the AS as 4 bytes when the peer sent capability 65, else its 2-byte
 // My AS, as BIRD sends it), bad BGP identifier (2/3; data: the identifier) and unacceptable hold
 // time below `min_hold_time_s` (2/6; data: the hold time). nullopt when the OPEN is acceptable.
@@ -605,7 +610,9 @@ std::size_t encode_end_of_rib(AfiSafi family, std::vector<std::uint8_t>& out);
 // conflict with the type (RFC 7606 §3 c); a missing ORIGIN, AS_PATH or (with NLRI) NEXT_HOP
 // (RFC 7606 §3 d). Attribute discard for: malformed ATOMIC_AGGREGATE, AGGREGATOR (RFC 7606
 // §7.6, §7.7), AS4_PATH, AS4_AGGREGATOR (RFC 6793 §6) and any repeat of an attribute (RFC 7606
-// §3 g); LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST from an external peer.
+// §3 g); LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST from an external peer. Checks that need
+// configuration or routing state (an eBGP path's first AS, RFC 4271 §6.3; AS loops; a NEXT_HOP
+// that is the receiver's own address) are the session's.
 [[nodiscard]] UpdateDecodeResult decode_update(Bytes message, const CodecContext& ctx);
 
 // Data shorter than 2 bytes is accepted (code and subcode are all RFC 4271 requires).
