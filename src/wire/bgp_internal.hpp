@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <expected>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,5 +66,36 @@ std::expected<MessageType, MessageError> check_header(Bytes message, std::size_t
 // (1/2 otherwise, §6.1 "less than the minimum length").
 std::expected<void, MessageError> check_typed_header(Bytes message, MessageType want,
                                                      std::size_t min_length, std::size_t max_length);
+
+// ---- UPDATE helpers shared by the encoder and the decoder ----------------------------------------
+
+constexpr std::uint8_t type_byte(AttributeType t) { return static_cast<std::uint8_t>(t); }
+
+// The Optional and Transitive bits each known attribute must carry (RFC 4271 §5.1, RFC 1997,
+// RFC 4456 §7-8, RFC 4760 §3-4, RFC 6793 §3).
+inline constexpr std::uint8_t kWellKnown = kAttrTransitive;
+inline constexpr std::uint8_t kOptionalTransitive = kAttrOptional | kAttrTransitive;
+inline constexpr std::uint8_t kOptionalNonTransitive = kAttrOptional;
+
+// The Optional and Transitive bits of a known attribute type; nullopt for types calisim does
+// not interpret.
+std::optional<std::uint8_t> known_flags(std::uint8_t type);
+// "ORIGIN", "AS_PATH", ...; "attribute N" for others.
+std::string attribute_name(std::uint8_t type);
+
+inline bool is_confed(AsPathSegmentType t) {
+  return t == AsPathSegmentType::kAsConfedSequence || t == AsPathSegmentType::kAsConfedSet;
+}
+
+// Writes one prefix in NLRI form (RFC 4271 §4.3) at `p`; returns the byte after it.
+inline std::uint8_t* write_prefix(std::uint8_t* p, const Ipv4Prefix& prefix) {
+  const std::uint8_t length = prefix.length();
+  std::uint8_t address[4];
+  store_be32(address, prefix.network().value());
+  *p++ = length;
+  const std::size_t n = (std::size_t{length} + 7) / 8;
+  std::memcpy(p, address, n);
+  return p + n;
+}
 
 }  // namespace calisim::wire::bgp::detail
