@@ -14,7 +14,9 @@
 
 namespace calisim::wire::bgp::detail {
 
-inline std::vector<std::uint8_t> to_vector(Bytes bytes) { return {bytes.begin(), bytes.end()}; }
+inline std::vector<std::uint8_t> to_vector(Bytes bytes) {
+  return {bytes.begin(), bytes.end()};
+}
 
 inline std::vector<std::uint8_t> be16_data(std::uint16_t v) {
   return {static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
@@ -24,7 +26,9 @@ inline std::vector<std::uint8_t> be32_data(std::uint32_t v) {
           static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
 }
 
-inline void put8(std::vector<std::uint8_t>& out, std::uint8_t v) { out.push_back(v); }
+inline void put8(std::vector<std::uint8_t>& out, std::uint8_t v) {
+  out.push_back(v);
+}
 inline void put16(std::vector<std::uint8_t>& out, std::uint16_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
   out.push_back(static_cast<std::uint8_t>(v));
@@ -65,14 +69,18 @@ std::expected<MessageType, MessageError> check_header(Bytes message, std::size_t
 // check_header, then that the type is `want` (1/3 otherwise) and the length at least `min_length`
 // (1/2 otherwise, §6.1 "less than the minimum length").
 std::expected<void, MessageError> check_typed_header(Bytes message, MessageType want,
-                                                     std::size_t min_length, std::size_t max_length);
+                                                     std::size_t min_length,
+                                                     std::size_t max_length);
 
-// ---- UPDATE helpers shared by the encoder and the decoder ----------------------------------------
+// ---- UPDATE helpers shared by the encoder and the decoder
+// ----------------------------------------
 
-constexpr std::uint8_t type_byte(AttributeType t) { return static_cast<std::uint8_t>(t); }
+constexpr std::uint8_t type_byte(AttributeType t) {
+  return static_cast<std::uint8_t>(t);
+}
 
 // The Optional and Transitive bits each known attribute must carry (RFC 4271 §5.1, RFC 1997,
-// RFC 4456 §7-8, RFC 4760 §3-4, RFC 6793 §3).
+// RFC 4456 §8, RFC 4760 §3-4, RFC 6793 §3).
 inline constexpr std::uint8_t kWellKnown = kAttrTransitive;
 inline constexpr std::uint8_t kOptionalTransitive = kAttrOptional | kAttrTransitive;
 inline constexpr std::uint8_t kOptionalNonTransitive = kAttrOptional;

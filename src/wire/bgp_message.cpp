@@ -19,12 +19,18 @@ using detail::fail;
 
 std::string message_type_name(std::uint8_t type) {
   switch (type) {
-    case 1: return "OPEN";
-    case 2: return "UPDATE";
-    case 3: return "NOTIFICATION";
-    case 4: return "KEEPALIVE";
-    case 5: return "ROUTE-REFRESH";
-    default: return fmt::format("type {}", type);
+    case 1:
+      return "OPEN";
+    case 2:
+      return "UPDATE";
+    case 3:
+      return "NOTIFICATION";
+    case 4:
+      return "KEEPALIVE";
+    case 5:
+      return "ROUTE-REFRESH";
+    default:
+      return fmt::format("type {}", type);
   }
 }
 
@@ -47,12 +53,12 @@ std::expected<MessageType, MessageError> check_header(Bytes message, std::size_t
   }
   const std::uint16_t length = load_be16(message.data() + kMarkerLength);
   if (length < kHeaderLength || length > max_length || length != message.size()) {
-    return fail(Notification::header(HeaderErrorSubcode::kBadMessageLength,
-                                     to_vector(message.subspan(kMarkerLength, 2))),
-                length != message.size() && length >= kHeaderLength && length <= max_length
-                    ? fmt::format("length field {} but {} bytes given", length, message.size())
-                    : fmt::format("length field {} is outside {}..{}", length, kHeaderLength,
-                                  max_length));
+    return fail(
+        Notification::header(HeaderErrorSubcode::kBadMessageLength,
+                             to_vector(message.subspan(kMarkerLength, 2))),
+        length != message.size() && length >= kHeaderLength && length <= max_length
+            ? fmt::format("length field {} but {} bytes given", length, message.size())
+            : fmt::format("length field {} is outside {}..{}", length, kHeaderLength, max_length));
   }
   const std::uint8_t type = message[kMarkerLength + 2];
   if (type < 1 || type > 5) {
@@ -68,11 +74,11 @@ std::expected<void, MessageError> check_typed_header(Bytes message, MessageType 
   auto type = check_header(message, max_length);
   if (!type) return std::unexpected(std::move(type.error()));
   if (*type != want) {
-    return fail(Notification::header(HeaderErrorSubcode::kBadMessageType,
-                                     {static_cast<std::uint8_t>(*type)}),
-                fmt::format("{} where {} was expected",
-                            message_type_name(static_cast<std::uint8_t>(*type)),
-                            message_type_name(static_cast<std::uint8_t>(want))));
+    return fail(
+        Notification::header(HeaderErrorSubcode::kBadMessageType,
+                             {static_cast<std::uint8_t>(*type)}),
+        fmt::format("{} where {} was expected", message_type_name(static_cast<std::uint8_t>(*type)),
+                    message_type_name(static_cast<std::uint8_t>(want))));
   }
   if (message.size() < min_length) {
     return fail(Notification::header(HeaderErrorSubcode::kBadMessageLength,
@@ -102,8 +108,8 @@ std::size_t encode_route_refresh(const RouteRefresh& refresh, std::vector<std::u
 }
 
 std::expected<RouteRefresh, MessageError> decode_route_refresh(Bytes message) {
-  if (auto ok = detail::check_typed_header(message, MessageType::kRouteRefresh,
-                                           kRouteRefreshLength, kExtendedMaxMessageLength);
+  if (auto ok = detail::check_typed_header(message, MessageType::kRouteRefresh, kRouteRefreshLength,
+                                           kExtendedMaxMessageLength);
       !ok) {
     return std::unexpected(std::move(ok.error()));
   }
@@ -111,11 +117,11 @@ std::expected<RouteRefresh, MessageError> decode_route_refresh(Bytes message) {
     // RFC 7313 §5: the data is the complete ROUTE-REFRESH message; it must still fit in our
     // NOTIFICATION.
     const std::size_t shown = std::min(message.size(), kMaxMessageLength - kMinNotificationLength);
-    return fail(Notification{static_cast<std::uint8_t>(ErrorCode::kRouteRefreshMessage),
-                             static_cast<std::uint8_t>(RouteRefreshErrorSubcode::kInvalidMessageLength),
-                             detail::to_vector(message.first(shown))},
-                fmt::format("ROUTE-REFRESH of {} bytes, want {}", message.size(),
-                            kRouteRefreshLength));
+    return fail(
+        Notification{static_cast<std::uint8_t>(ErrorCode::kRouteRefreshMessage),
+                     static_cast<std::uint8_t>(RouteRefreshErrorSubcode::kInvalidMessageLength),
+                     detail::to_vector(message.first(shown))},
+        fmt::format("ROUTE-REFRESH of {} bytes, want {}", message.size(), kRouteRefreshLength));
   }
   const std::uint8_t* body = message.data() + kHeaderLength;
   return RouteRefresh{AfiSafi{load_be16(body), body[3]}, body[2]};
@@ -195,10 +201,10 @@ std::expected<std::optional<Bytes>, MessageError> MessageFramer::next() {
   if (pending.size() < kHeaderLength) return std::nullopt;
   const std::uint16_t length = load_be16(pending.data() + kMarkerLength);
   if (length < kHeaderLength || length > max_message_length_) {
-    failure_ = MessageError{Notification::header(HeaderErrorSubcode::kBadMessageLength,
-                                                 detail::be16_data(length)),
-                            fmt::format("length field {} is outside {}..{}", length,
-                                        kHeaderLength, max_message_length_)};
+    failure_ = MessageError{
+        Notification::header(HeaderErrorSubcode::kBadMessageLength, detail::be16_data(length)),
+        fmt::format("length field {} is outside {}..{}", length, kHeaderLength,
+                    max_message_length_)};
     return std::unexpected(*failure_);
   }
   if (pending.size() < length) return std::nullopt;

@@ -1,5 +1,5 @@
-// BGP NOTIFICATION (RFC 4271 §4.5, §6): constructors, the Shutdown Communication (RFC 9003), BIRD's
-// names for codes and subcodes, and the message itself.
+// BGP NOTIFICATION (RFC 4271 §4.5, §6): constructors, the Shutdown Communication (RFC 9003),
+// BIRD's names for codes and subcodes, and the message itself.
 
 #include <calisim/wire/bgp.hpp>
 
@@ -18,27 +18,28 @@ using detail::fail;
 // ---- NOTIFICATION -----------------------------------------------------------------------------
 
 Notification Notification::header(HeaderErrorSubcode subcode, std::vector<std::uint8_t> data) {
-  return {static_cast<std::uint8_t>(ErrorCode::kMessageHeader),
-          static_cast<std::uint8_t>(subcode), std::move(data)};
+  return {static_cast<std::uint8_t>(ErrorCode::kMessageHeader), static_cast<std::uint8_t>(subcode),
+          std::move(data)};
 }
 Notification Notification::open(OpenErrorSubcode subcode, std::vector<std::uint8_t> data) {
   return {static_cast<std::uint8_t>(ErrorCode::kOpenMessage), static_cast<std::uint8_t>(subcode),
           std::move(data)};
 }
 Notification Notification::update(UpdateErrorSubcode subcode, std::vector<std::uint8_t> data) {
-  return {static_cast<std::uint8_t>(ErrorCode::kUpdateMessage),
-          static_cast<std::uint8_t>(subcode), std::move(data)};
+  return {static_cast<std::uint8_t>(ErrorCode::kUpdateMessage), static_cast<std::uint8_t>(subcode),
+          std::move(data)};
 }
 Notification Notification::hold_timer_expired() {
   return {static_cast<std::uint8_t>(ErrorCode::kHoldTimerExpired), kUnspecificSubcode, {}};
 }
 Notification Notification::fsm(FsmErrorSubcode subcode) {
   return {static_cast<std::uint8_t>(ErrorCode::kFiniteStateMachine),
-          static_cast<std::uint8_t>(subcode), {}};
+          static_cast<std::uint8_t>(subcode),
+          {}};
 }
 Notification Notification::cease(CeaseSubcode subcode, std::string_view message) {
-  Notification n{static_cast<std::uint8_t>(ErrorCode::kCease), static_cast<std::uint8_t>(subcode),
-                 {}};
+  Notification n{
+      static_cast<std::uint8_t>(ErrorCode::kCease), static_cast<std::uint8_t>(subcode), {}};
   const bool carries_text = subcode == CeaseSubcode::kAdministrativeShutdown ||
                             subcode == CeaseSubcode::kAdministrativeReset;
   if (carries_text && !message.empty()) {
@@ -50,7 +51,8 @@ Notification Notification::cease(CeaseSubcode subcode, std::string_view message)
     }
     n.data.reserve(1 + length);
     n.data.push_back(static_cast<std::uint8_t>(length));
-    n.data.insert(n.data.end(), message.begin(), message.begin() + static_cast<std::ptrdiff_t>(length));
+    n.data.insert(n.data.end(), message.begin(),
+                  message.begin() + static_cast<std::ptrdiff_t>(length));
   }
   return n;
 }
@@ -137,7 +139,8 @@ std::string describe(const Notification& n) {
   if (n.code == static_cast<std::uint8_t>(ErrorCode::kOpenMessage) &&
       n.subcode == static_cast<std::uint8_t>(OpenErrorSubcode::kBadPeerAs) &&
       (n.data.size() == 2 || n.data.size() == 4)) {
-    const std::uint32_t as = n.data.size() == 2 ? load_be16(n.data.data()) : load_be32(n.data.data());
+    const std::uint32_t as =
+        n.data.size() == 2 ? load_be16(n.data.data()) : load_be32(n.data.data());
     return fmt::format("{}: {}", out, as);
   }
   if (auto text = n.shutdown_communication()) {

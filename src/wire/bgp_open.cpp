@@ -20,22 +20,29 @@ using detail::fail;
 
 namespace {
 
-constexpr std::uint8_t kParamCapabilities = 2;  // RFC 5492 §4
+constexpr std::uint8_t kParamCapabilities = 2;      // RFC 5492 §4
 constexpr std::uint8_t kParamExtendedLength = 255;  // RFC 9072 §2
 constexpr std::size_t kOpenOptParamLengthOffset = kHeaderLength + 9;
 
-constexpr std::uint8_t code_byte(CapabilityCode c) { return static_cast<std::uint8_t>(c); }
+constexpr std::uint8_t code_byte(CapabilityCode c) {
+  return static_cast<std::uint8_t>(c);
+}
 
 // Bytes of a capability's value.
 std::size_t capability_value_length(const Capability& c) {
   return std::visit(
       [](const auto& cap) -> std::size_t {
         using T = std::decay_t<decltype(cap)>;
-        if constexpr (std::is_same_v<T, MultiprotocolCapability>) return 4;
-        else if constexpr (std::is_same_v<T, RouteRefreshCapability>) return 0;
-        else if constexpr (std::is_same_v<T, FourOctetAsCapability>) return 4;
-        else if constexpr (std::is_same_v<T, GracefulRestartCapability>) return 2 + 4 * cap.families.size();
-        else return cap.value.size();
+        if constexpr (std::is_same_v<T, MultiprotocolCapability>)
+          return 4;
+        else if constexpr (std::is_same_v<T, RouteRefreshCapability>)
+          return 0;
+        else if constexpr (std::is_same_v<T, FourOctetAsCapability>)
+          return 4;
+        else if constexpr (std::is_same_v<T, GracefulRestartCapability>)
+          return 2 + 4 * cap.families.size();
+        else
+          return cap.value.size();
       },
       c);
 }
@@ -78,12 +85,14 @@ std::expected<Capability, MessageError> parse_capability(std::uint8_t code, Byte
   switch (code) {
     case code_byte(CapabilityCode::kMultiprotocol):
       if (v.size() != 4) {
-        return open_unspecific(fmt::format("multiprotocol capability of length {}, want 4", v.size()));
+        return open_unspecific(
+            fmt::format("multiprotocol capability of length {}, want 4", v.size()));
       }
       return MultiprotocolCapability{AfiSafi{load_be16(v.data()), v[3]}};
     case code_byte(CapabilityCode::kRouteRefresh):
       if (!v.empty()) {
-        return open_unspecific(fmt::format("route refresh capability of length {}, want 0", v.size()));
+        return open_unspecific(
+            fmt::format("route refresh capability of length {}, want 0", v.size()));
       }
       return RouteRefreshCapability{};
     case code_byte(CapabilityCode::kFourOctetAs):
@@ -117,11 +126,16 @@ std::uint8_t capability_code(const Capability& capability) {
   return std::visit(
       [](const auto& cap) -> std::uint8_t {
         using T = std::decay_t<decltype(cap)>;
-        if constexpr (std::is_same_v<T, MultiprotocolCapability>) return code_byte(CapabilityCode::kMultiprotocol);
-        else if constexpr (std::is_same_v<T, RouteRefreshCapability>) return code_byte(CapabilityCode::kRouteRefresh);
-        else if constexpr (std::is_same_v<T, FourOctetAsCapability>) return code_byte(CapabilityCode::kFourOctetAs);
-        else if constexpr (std::is_same_v<T, GracefulRestartCapability>) return code_byte(CapabilityCode::kGracefulRestart);
-        else return cap.code;
+        if constexpr (std::is_same_v<T, MultiprotocolCapability>)
+          return code_byte(CapabilityCode::kMultiprotocol);
+        else if constexpr (std::is_same_v<T, RouteRefreshCapability>)
+          return code_byte(CapabilityCode::kRouteRefresh);
+        else if constexpr (std::is_same_v<T, FourOctetAsCapability>)
+          return code_byte(CapabilityCode::kFourOctetAs);
+        else if constexpr (std::is_same_v<T, GracefulRestartCapability>)
+          return code_byte(CapabilityCode::kGracefulRestart);
+        else
+          return cap.code;
       },
       capability);
 }
@@ -143,12 +157,13 @@ std::optional<std::uint32_t> Open::four_octet_as() const {
   return std::nullopt;
 }
 
-std::uint32_t Open::as_number() const { return four_octet_as().value_or(my_as); }
+std::uint32_t Open::as_number() const {
+  return four_octet_as().value_or(my_as);
+}
 
 bool Open::has_capability(CapabilityCode code) const {
-  return std::any_of(capabilities.begin(), capabilities.end(), [code](const Capability& c) {
-    return capability_code(c) == code_byte(code);
-  });
+  return std::any_of(capabilities.begin(), capabilities.end(),
+                     [code](const Capability& c) { return capability_code(c) == code_byte(code); });
 }
 
 const GracefulRestartCapability* Open::graceful_restart() const {
@@ -179,9 +194,9 @@ Result<std::size_t> encode_open(const Open& open, std::vector<std::uint8_t>& out
   }
   const std::size_t params_length = open.capabilities.empty() ? 0 : 2 + caps_length;
   if (params_length > 255) {
-    return make_error(Errc::kOutOfRange,
-                      fmt::format("bgp: OPEN optional parameters of {} bytes exceed 255",
-                                  params_length));
+    return make_error(
+        Errc::kOutOfRange,
+        fmt::format("bgp: OPEN optional parameters of {} bytes exceed 255", params_length));
   }
   const std::size_t start = detail::begin_message(out, MessageType::kOpen);
   detail::put8(out, open.version);
@@ -255,8 +270,8 @@ std::expected<Open, MessageError> decode_open(Bytes message) {
     const std::size_t length =
         param_length_bytes == 1 ? params[i + 1] : load_be16(params.data() + i + 1);
     if (length > params.size() - i - header) {
-      return open_unspecific(fmt::format("optional parameter {} of length {} runs past the end",
-                                         type, length));
+      return open_unspecific(
+          fmt::format("optional parameter {} of length {} runs past the end", type, length));
     }
     const Bytes value = params.subspan(i + header, length);
     if (type != kParamCapabilities) {
@@ -320,11 +335,11 @@ std::optional<MessageError> validate_open(const Open& open, const OpenExpectatio
   }
   if (open.bgp_identifier.is_unspecified() ||
       (expect.internal && open.bgp_identifier == expect.local_identifier)) {
-    return MessageError{Notification::open(OpenErrorSubcode::kBadBgpIdentifier,
-                                           detail::be32_data(open.bgp_identifier.value())),
-                        fmt::format("OPEN: BGP identifier {} {}", open.bgp_identifier,
-                                    open.bgp_identifier.is_unspecified() ? "is zero"
-                                                                         : "is our own")};
+    return MessageError{
+        Notification::open(OpenErrorSubcode::kBadBgpIdentifier,
+                           detail::be32_data(open.bgp_identifier.value())),
+        fmt::format("OPEN: BGP identifier {} {}", open.bgp_identifier,
+                    open.bgp_identifier.is_unspecified() ? "is zero" : "is our own")};
   }
   if (open.as_number() != expect.peer_as) {
     const auto as4 = open.four_octet_as();

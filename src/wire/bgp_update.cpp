@@ -16,10 +16,10 @@ namespace calisim::wire::bgp {
 
 using detail::attribute_name;
 using detail::is_confed;
+using detail::known_flags;
 using detail::kOptionalNonTransitive;
 using detail::kOptionalTransitive;
 using detail::kWellKnown;
-using detail::known_flags;
 using detail::put16;
 using detail::put32;
 using detail::put8;
@@ -34,36 +34,53 @@ std::optional<std::uint8_t> known_flags(std::uint8_t type) {
     case AttributeType::kAsPath:
     case AttributeType::kNextHop:
     case AttributeType::kLocalPref:
-    case AttributeType::kAtomicAggregate: return kWellKnown;
+    case AttributeType::kAtomicAggregate:
+      return kWellKnown;
     case AttributeType::kMultiExitDisc:
     case AttributeType::kOriginatorId:
     case AttributeType::kClusterList:
     case AttributeType::kMpReachNlri:
-    case AttributeType::kMpUnreachNlri: return kOptionalNonTransitive;
+    case AttributeType::kMpUnreachNlri:
+      return kOptionalNonTransitive;
     case AttributeType::kAggregator:
     case AttributeType::kCommunities:
     case AttributeType::kAs4Path:
-    case AttributeType::kAs4Aggregator: return kOptionalTransitive;
+    case AttributeType::kAs4Aggregator:
+      return kOptionalTransitive;
   }
   return std::nullopt;
 }
 
 std::string attribute_name(std::uint8_t type) {
   switch (AttributeType{type}) {
-    case AttributeType::kOrigin: return "ORIGIN";
-    case AttributeType::kAsPath: return "AS_PATH";
-    case AttributeType::kNextHop: return "NEXT_HOP";
-    case AttributeType::kMultiExitDisc: return "MULTI_EXIT_DISC";
-    case AttributeType::kLocalPref: return "LOCAL_PREF";
-    case AttributeType::kAtomicAggregate: return "ATOMIC_AGGREGATE";
-    case AttributeType::kAggregator: return "AGGREGATOR";
-    case AttributeType::kCommunities: return "COMMUNITIES";
-    case AttributeType::kOriginatorId: return "ORIGINATOR_ID";
-    case AttributeType::kClusterList: return "CLUSTER_LIST";
-    case AttributeType::kMpReachNlri: return "MP_REACH_NLRI";
-    case AttributeType::kMpUnreachNlri: return "MP_UNREACH_NLRI";
-    case AttributeType::kAs4Path: return "AS4_PATH";
-    case AttributeType::kAs4Aggregator: return "AS4_AGGREGATOR";
+    case AttributeType::kOrigin:
+      return "ORIGIN";
+    case AttributeType::kAsPath:
+      return "AS_PATH";
+    case AttributeType::kNextHop:
+      return "NEXT_HOP";
+    case AttributeType::kMultiExitDisc:
+      return "MULTI_EXIT_DISC";
+    case AttributeType::kLocalPref:
+      return "LOCAL_PREF";
+    case AttributeType::kAtomicAggregate:
+      return "ATOMIC_AGGREGATE";
+    case AttributeType::kAggregator:
+      return "AGGREGATOR";
+    case AttributeType::kCommunities:
+      return "COMMUNITIES";
+    case AttributeType::kOriginatorId:
+      return "ORIGINATOR_ID";
+    case AttributeType::kClusterList:
+      return "CLUSTER_LIST";
+    case AttributeType::kMpReachNlri:
+      return "MP_REACH_NLRI";
+    case AttributeType::kMpUnreachNlri:
+      return "MP_UNREACH_NLRI";
+    case AttributeType::kAs4Path:
+      return "AS4_PATH";
+    case AttributeType::kAs4Aggregator:
+      return "AS4_AGGREGATOR";
   }
   return fmt::format("attribute {}", type);
 }
@@ -88,7 +105,8 @@ void append_prefixes(std::vector<std::uint8_t>& out, std::span<const Ipv4Prefix>
   for (const auto& prefix : prefixes) p = write_prefix(p, prefix);
 }
 
-// ---- AS paths -------------------------------------------------------------------------------------
+// ---- AS paths
+// -------------------------------------------------------------------------------------
 
 constexpr std::size_t kMaxSegmentAsns = 255;
 
@@ -136,7 +154,8 @@ bool needs_as4(const AsPath& path) {
   return false;
 }
 
-// ---- attribute encoding ---------------------------------------------------------------------------
+// ---- attribute encoding
+// ---------------------------------------------------------------------------
 
 void put_attribute_header(std::vector<std::uint8_t>& out, std::uint8_t flags, std::uint8_t type,
                           std::size_t length, bool keep_extended = false) {
@@ -157,8 +176,8 @@ void put_attribute_header(std::vector<std::uint8_t>& out, std::uint8_t flags, st
 constexpr std::size_t kMaxAttributeLength = 0xffff;
 
 Result<void> too_long(std::uint8_t type, std::size_t length) {
-  return make_error(Errc::kOutOfRange, fmt::format("bgp: {} of {} bytes exceeds 65535",
-                                                   attribute_name(type), length));
+  return make_error(Errc::kOutOfRange,
+                    fmt::format("bgp: {} of {} bytes exceeds 65535", attribute_name(type), length));
 }
 
 // One known attribute of type `type`, if present.
@@ -318,20 +337,24 @@ Result<std::size_t> message_too_long(std::size_t length, std::size_t max) {
 
 }  // namespace
 
-// ---- public helpers -------------------------------------------------------------------------------
+// ---- public helpers
+// -------------------------------------------------------------------------------
 
 std::size_t AsPath::path_length() const {
   std::size_t n = 0;
   for (const auto& s : segments) {
-    if (s.type == AsPathSegmentType::kAsSequence) n += s.as_numbers.size();
-    else if (s.type == AsPathSegmentType::kAsSet) n += 1;
+    if (s.type == AsPathSegmentType::kAsSequence)
+      n += s.as_numbers.size();
+    else if (s.type == AsPathSegmentType::kAsSet)
+      n += 1;
   }
   return n;
 }
 
 AsPath AsPath::sequence(std::vector<std::uint32_t> as_numbers) {
   AsPath path;
-  if (!as_numbers.empty()) path.segments.push_back({AsPathSegmentType::kAsSequence, std::move(as_numbers)});
+  if (!as_numbers.empty())
+    path.segments.push_back({AsPathSegmentType::kAsSequence, std::move(as_numbers)});
   return path;
 }
 
@@ -341,10 +364,20 @@ std::string AsPath::to_string() const {
     const char* open = "";
     const char* close = "";
     switch (s.type) {
-      case AsPathSegmentType::kAsSet: open = "{"; close = "}"; break;
-      case AsPathSegmentType::kAsSequence: break;
-      case AsPathSegmentType::kAsConfedSequence: open = "("; close = ")"; break;
-      case AsPathSegmentType::kAsConfedSet: open = "["; close = "]"; break;
+      case AsPathSegmentType::kAsSet:
+        open = "{";
+        close = "}";
+        break;
+      case AsPathSegmentType::kAsSequence:
+        break;
+      case AsPathSegmentType::kAsConfedSequence:
+        open = "(";
+        close = ")";
+        break;
+      case AsPathSegmentType::kAsConfedSet:
+        open = "[";
+        close = "]";
+        break;
     }
     if (!out.empty()) out += ' ';
     out += open;
@@ -365,10 +398,14 @@ void mark_unknown_partial(PathAttributes& attributes) {
 
 std::string_view to_string(UpdateAction action) {
   switch (action) {
-    case UpdateAction::kNone: return "none";
-    case UpdateAction::kAttributeDiscard: return "attribute discard";
-    case UpdateAction::kTreatAsWithdraw: return "treat-as-withdraw";
-    case UpdateAction::kSessionReset: return "session reset";
+    case UpdateAction::kNone:
+      return "none";
+    case UpdateAction::kAttributeDiscard:
+      return "attribute discard";
+    case UpdateAction::kTreatAsWithdraw:
+      return "treat-as-withdraw";
+    case UpdateAction::kSessionReset:
+      return "session reset";
   }
   return "unknown";
 }
@@ -377,11 +414,20 @@ Ipv4Prefix PrefixListView::Iterator::operator*() const {
   const std::uint8_t length = *p_;
   std::uint32_t address = 0;
   switch ((length + 7) / 8) {  // parse() checked that these bytes exist
-    case 4: address |= std::uint32_t{p_[4]}; [[fallthrough]];
-    case 3: address |= std::uint32_t{p_[3]} << 8; [[fallthrough]];
-    case 2: address |= std::uint32_t{p_[2]} << 16; [[fallthrough]];
-    case 1: address |= std::uint32_t{p_[1]} << 24; [[fallthrough]];
-    default: break;
+    case 4:
+      address |= std::uint32_t{p_[4]};
+      [[fallthrough]];
+    case 3:
+      address |= std::uint32_t{p_[3]} << 8;
+      [[fallthrough]];
+    case 2:
+      address |= std::uint32_t{p_[2]} << 16;
+      [[fallthrough]];
+    case 1:
+      address |= std::uint32_t{p_[1]} << 24;
+      [[fallthrough]];
+    default:
+      break;
   }
   const std::uint32_t mask = length == 0 ? 0 : 0xffffffffu << (32 - length);
   return Ipv4Prefix(Ipv4Address(address & mask), length);
@@ -392,22 +438,23 @@ Result<PrefixListView> PrefixListView::parse(Bytes bytes, std::uint8_t max_lengt
   for (std::size_t i = 0; i < bytes.size(); ++count) {
     const std::uint8_t length = bytes[i];
     if (length > max_length_bits) {
-      return make_error(Errc::kMalformed,
-                        fmt::format("prefix length {} at offset {} exceeds {}", length, i,
-                                    max_length_bits));
+      return make_error(Errc::kMalformed, fmt::format("prefix length {} at offset {} exceeds {}",
+                                                      length, i, max_length_bits));
     }
     const std::size_t n = (std::size_t{length} + 7) / 8;
     if (n > bytes.size() - i - 1) {
       return make_error(Errc::kMalformed,
-                        fmt::format("prefix /{} at offset {} needs {} bytes, {} left", length, i,
-                                    n, bytes.size() - i - 1));
+                        fmt::format("prefix /{} at offset {} needs {} bytes, {} left", length, i, n,
+                                    bytes.size() - i - 1));
     }
     i += 1 + n;
   }
   return PrefixListView(bytes, count);
 }
 
-std::vector<Ipv4Prefix> PrefixListView::to_vector() const { return {begin(), end()}; }
+std::vector<Ipv4Prefix> PrefixListView::to_vector() const {
+  return {begin(), end()};
+}
 
 std::size_t prefixes_that_fit(std::span<const Ipv4Prefix> prefixes, std::size_t space) {
   std::size_t used = 0;
@@ -421,7 +468,8 @@ std::size_t prefixes_that_fit(std::span<const Ipv4Prefix> prefixes, std::size_t 
   return n;
 }
 
-// ---- encoders -------------------------------------------------------------------------------------
+// ---- encoders
+// -------------------------------------------------------------------------------------
 
 Result<std::size_t> encode_update(std::span<const Ipv4Prefix> withdrawn,
                                   const PathAttributes& attributes,

@@ -29,15 +29,16 @@ UpdateAction malformed_action(std::uint8_t type) {
     case AttributeType::kAs4Path:          // RFC 6793 §6
     case AttributeType::kAs4Aggregator:    // RFC 6793 §6
       return UpdateAction::kAttributeDiscard;
-    case AttributeType::kMpReachNlri:      // §7.11, §5.3
+    case AttributeType::kMpReachNlri:  // §7.11, §5.3
     case AttributeType::kMpUnreachNlri:
       return UpdateAction::kSessionReset;
-    default:                               // §7.1-7.5, §7.8-7.10
+    default:  // §7.1-7.5, §7.8-7.10
       return UpdateAction::kTreatAsWithdraw;
   }
 }
 
-// ---- AS paths -------------------------------------------------------------------------------------
+// ---- AS paths
+// -------------------------------------------------------------------------------------
 
 // RFC 7606 §7.2's checks. Returns the reason on error.
 std::optional<std::string> parse_as_path(Bytes v, std::size_t as_size, AsPath& path) {
@@ -76,7 +77,8 @@ AsPath merge_as4_path(const AsPath& as_path, const AsPath& as4_path) {
       --keep;
     } else {
       const std::size_t n = std::min(keep, s.as_numbers.size());
-      out.segments.push_back({s.type, {s.as_numbers.begin(), s.as_numbers.begin() + static_cast<std::ptrdiff_t>(n)}});
+      out.segments.push_back(
+          {s.type, {s.as_numbers.begin(), s.as_numbers.begin() + static_cast<std::ptrdiff_t>(n)}});
       keep -= n;
     }
   }
@@ -92,7 +94,6 @@ AsPath merge_as4_path(const AsPath& as_path, const AsPath& as4_path) {
   }
   return out;
 }
-
 
 constexpr std::size_t kUpdateBodyOffset = kHeaderLength;
 
@@ -122,9 +123,10 @@ class UpdateDecoder {
                  std::string reason) {
     const UpdateAction action = malformed_action(type);
     if (action == UpdateAction::kSessionReset) {
-      session_reset(subcode, subcode == UpdateErrorSubcode::kInvalidNetworkField
-                                 ? std::vector<std::uint8_t>{}
-                                 : detail::to_vector(attribute),
+      session_reset(subcode,
+                    subcode == UpdateErrorSubcode::kInvalidNetworkField
+                        ? std::vector<std::uint8_t>{}
+                        : detail::to_vector(attribute),
                     type, std::move(reason));
     } else {
       record(action, subcode, type, std::move(reason));
@@ -274,13 +276,14 @@ void UpdateDecoder::attribute(std::uint8_t flags, std::uint8_t type, Bytes value
       return;
     case AttributeType::kCommunities:  // RFC 7606 §7.8
       if (value.empty() || value.size() % 4 != 0) {
-        malformed(type, UpdateErrorSubcode::kAttributeLengthError, whole,
-                  fmt::format("COMMUNITIES of length {}, want a non-zero multiple of 4",
-                              value.size()));
+        malformed(
+            type, UpdateErrorSubcode::kAttributeLengthError, whole,
+            fmt::format("COMMUNITIES of length {}, want a non-zero multiple of 4", value.size()));
         return;
       }
       a_.communities.reserve(value.size() / 4);
-      for (std::size_t i = 0; i < value.size(); i += 4) a_.communities.push_back(load_be32(value.data() + i));
+      for (std::size_t i = 0; i < value.size(); i += 4)
+        a_.communities.push_back(load_be32(value.data() + i));
       return;
     case AttributeType::kOriginatorId:  // RFC 7606 §7.9
     case AttributeType::kClusterList:   // RFC 7606 §7.10
@@ -296,9 +299,9 @@ void UpdateDecoder::attribute(std::uint8_t flags, std::uint8_t type, Bytes value
         return;
       }
       if (value.empty() || value.size() % 4 != 0) {
-        malformed(type, UpdateErrorSubcode::kAttributeLengthError, whole,
-                  fmt::format("CLUSTER_LIST of length {}, want a non-zero multiple of 4",
-                              value.size()));
+        malformed(
+            type, UpdateErrorSubcode::kAttributeLengthError, whole,
+            fmt::format("CLUSTER_LIST of length {}, want a non-zero multiple of 4", value.size()));
         return;
       }
       for (std::size_t i = 0; i < value.size(); i += 4) {
@@ -339,16 +342,20 @@ void UpdateDecoder::attribute(std::uint8_t flags, std::uint8_t type, Bytes value
         return;
       }
       if (!expect_length(type, value, 8, whole)) return;
-      as4_aggregator_ = Aggregator{load_be32(value.data()), Ipv4Address(load_be32(value.data() + 4))};
+      as4_aggregator_ =
+          Aggregator{load_be32(value.data()), Ipv4Address(load_be32(value.data() + 4))};
       return;
   }
 }
 
 bool UpdateDecoder::check_mp_prefixes(AfiSafi family, Bytes prefixes, std::uint8_t type) {
   std::uint8_t max_bits = 0;
-  if (family == kIpv4Unicast) max_bits = 32;
-  else if (family == AfiSafi{kAfiIpv6, kSafiUnicast}) max_bits = 128;
-  else return true;  // a family whose NLRI layout calisim does not know: kept as bytes
+  if (family == kIpv4Unicast)
+    max_bits = 32;
+  else if (family == AfiSafi{kAfiIpv6, kSafiUnicast})
+    max_bits = 128;
+  else
+    return true;  // a family whose NLRI layout calisim does not know: kept as bytes
   if (auto view = PrefixListView::parse(prefixes, max_bits); !view) {
     // RFC 7606 §5.3: a malformed NLRI field ends the session.
     session_reset(UpdateErrorSubcode::kInvalidNetworkField, {}, type,
@@ -369,7 +376,8 @@ void UpdateDecoder::mp_reach(Bytes value, Bytes whole) {
   MpReachNlri mp;
   mp.family = AfiSafi{load_be16(value.data()), value[2]};
   const std::size_t nh_length = value[3];
-  const bool nh_ok = mp.family == kIpv4Unicast ? (nh_length == 4 || nh_length == 16 || nh_length == 32)
+  const bool nh_ok = mp.family == kIpv4Unicast
+                         ? (nh_length == 4 || nh_length == 16 || nh_length == 32)
                      : mp.family.afi == kAfiIpv6 ? (nh_length == 16 || nh_length == 32)
                                                  : true;
   if (!nh_ok) {
@@ -418,11 +426,13 @@ void UpdateDecoder::after_attributes() {
   // own error already.
   const bool reach_mp = a_.mp_reach.has_value();
   if (!u_.nlri.empty() || reach_mp) {
-    for (AttributeType t : {AttributeType::kOrigin, AttributeType::kAsPath, AttributeType::kNextHop}) {
+    for (AttributeType t :
+         {AttributeType::kOrigin, AttributeType::kAsPath, AttributeType::kNextHop}) {
       if (t == AttributeType::kNextHop && u_.nlri.empty()) continue;
       if (!seen_[type_byte(t)]) {
         record(UpdateAction::kTreatAsWithdraw, UpdateErrorSubcode::kMissingWellKnownAttribute,
-               type_byte(t), fmt::format("missing well-known attribute {}", attribute_name(type_byte(t))));
+               type_byte(t),
+               fmt::format("missing well-known attribute {}", attribute_name(type_byte(t))));
       }
     }
   }
@@ -495,11 +505,11 @@ std::optional<AfiSafi> DecodedUpdate::end_of_rib() const {
   if (!withdrawn.empty() || !nlri.empty() || !errors.empty()) return std::nullopt;
   if (path_attributes_length == 0) return kIpv4Unicast;
   const PathAttributes& a = attributes;
-  const bool only_mp_unreach =
-      a.mp_unreach && a.mp_unreach->withdrawn.empty() && !a.origin && !a.as_path &&
-      !a.next_hop && !a.multi_exit_disc && !a.local_pref && !a.atomic_aggregate &&
-      !a.aggregator && a.communities.empty() && !a.originator_id && a.cluster_list.empty() &&
-      !a.mp_reach && a.unknown.empty();
+  const bool only_mp_unreach = a.mp_unreach && a.mp_unreach->withdrawn.empty() && !a.origin &&
+                               !a.as_path && !a.next_hop && !a.multi_exit_disc && !a.local_pref &&
+                               !a.atomic_aggregate && !a.aggregator && a.communities.empty() &&
+                               !a.originator_id && a.cluster_list.empty() && !a.mp_reach &&
+                               a.unknown.empty();
   if (only_mp_unreach) return a.mp_unreach->family;
   return std::nullopt;
 }

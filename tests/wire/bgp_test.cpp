@@ -22,7 +22,9 @@ using ByteVector = std::vector<std::uint8_t>;
 
 constexpr const char* kMarker = "ffffffff ffffffff ffffffff ffffffff";
 
-ByteVector msg(std::string_view rest) { return hex(std::string(kMarker) + std::string(rest)); }
+ByteVector msg(std::string_view rest) {
+  return hex(std::string(kMarker) + std::string(rest));
+}
 
 // Bytes as hex, so that a failed comparison shows where two messages differ.
 std::string hex_of(Bytes bytes) {
@@ -44,7 +46,8 @@ Notification n(std::uint8_t code, std::uint8_t subcode, std::string_view data = 
   return Notification{code, subcode, hex(data)};
 }
 
-// ---- header ---------------------------------------------------------------------------------------
+// ---- header
+// ---------------------------------------------------------------------------------------
 
 TEST(BgpHeader, KeepaliveIsNineteenBytes) {
   ByteVector out;
@@ -80,9 +83,9 @@ TEST(BgpHeader, LengthOutsideRangeIsBadMessageLengthWithTheLengthField) {
 }
 
 TEST(BgpHeader, LengthFieldDisagreeingWithBytesGiven) {
-  ByteVector m = msg("0014 04 00");  // length 20 but... a 20-byte KEEPALIVE
+  ByteVector m = msg("0014 04 00");         // length 20 but... a 20-byte KEEPALIVE
   EXPECT_EQ(error_of(m), n(1, 2, "0014"));  // §6.1: KEEPALIVE length must be 19
-  ByteVector cut = msg("0017 05 0001");  // says 23, 21 given
+  ByteVector cut = msg("0017 05 0001");     // says 23, 21 given
   EXPECT_EQ(error_of(cut), n(1, 2, "0017"));
 }
 
@@ -107,7 +110,8 @@ TEST(BgpHeader, TruncatedInputNeverCrashes) {
   }
 }
 
-// ---- OPEN -------------------------------------------------------------------------------------------
+// ---- OPEN
+// -------------------------------------------------------------------------------------------
 
 // Open::make(64512, 240, 10.0.0.1), RFC 4271 §4.2 + RFC 5492 §4:
 //   length 45 (0x2d), type 1, version 4, My AS 0xfc00, hold 0x00f0, id 0a000001, opt len 16,
@@ -183,10 +187,11 @@ TEST(BgpOpen, FourOctetAsUsesAsTransAndKeepsUnknownCapabilities) {
 
 TEST(BgpOpen, AcceptsCapabilitiesSpreadOverSeveralParameters) {
   // GoBGP style: one Capabilities parameter per capability.
-  auto open = decode_open(msg("0031 01 04 fc01 005a 0a000002 14"
-                              "02 06 01 04 0001 00 01"
-                              "02 02 02 00"
-                              "02 06 41 04 0000fc01"));
+  auto open =
+      decode_open(msg("0031 01 04 fc01 005a 0a000002 14"
+                      "02 06 01 04 0001 00 01"
+                      "02 02 02 00"
+                      "02 06 41 04 0000fc01"));
   ASSERT_TRUE(open.has_value()) << open.error().reason;
   EXPECT_EQ(open->capabilities.size(), 3u);
   EXPECT_EQ(open->as_number(), 64513u);
@@ -195,8 +200,9 @@ TEST(BgpOpen, AcceptsCapabilitiesSpreadOverSeveralParameters) {
 TEST(BgpOpen, AcceptsRfc9072ExtendedParameters) {
   // Opt len 255, then the marker type 255 and an extended length of 9, then one Capabilities
   // parameter with a 2-byte length of 6: cap 65, length 4, AS 64513.
-  auto open = decode_open(msg("0029 01 04 fc01 005a 0a000002 ff"
-                              "ff 0009  02 0006 41 04 0000fc01"));
+  auto open =
+      decode_open(msg("0029 01 04 fc01 005a 0a000002 ff"
+                      "ff 0009  02 0006 41 04 0000fc01"));
   ASSERT_TRUE(open.has_value()) << open.error().reason;
   EXPECT_EQ(open->as_number(), 64513u);
 }
@@ -319,7 +325,8 @@ TEST(BgpOpen, OversizedOptionalParametersAreRefused) {
 TEST(BgpNotification, EncodesAndDecodesWithData) {
   // Cease / administrative shutdown with the RFC 9003 communication "maintenance" (11 bytes):
   //   length 19 + 2 + 12 = 33 (0x21), type 3, code 6, subcode 2, 0b "maintenance".
-  const Notification cease = Notification::cease(CeaseSubcode::kAdministrativeShutdown, "maintenance");
+  const Notification cease =
+      Notification::cease(CeaseSubcode::kAdministrativeShutdown, "maintenance");
   ByteVector out;
   ASSERT_TRUE(encode_notification(cease, out).has_value());
   EXPECT_EQ(hex_of(out), hex_of(msg("0021 03 06 02 0b 6d61696e74656e616e6365")));
@@ -387,7 +394,9 @@ TEST(BgpNotification, EveryCodeAndSubcodeHasItsName) {
       {7, 1, "Invalid ROUTE-REFRESH message length"},
   };
   for (const auto& [code, subcode, name] : names) {
-    EXPECT_EQ(notification_name(static_cast<std::uint8_t>(code), static_cast<std::uint8_t>(subcode)), name)
+    EXPECT_EQ(
+        notification_name(static_cast<std::uint8_t>(code), static_cast<std::uint8_t>(subcode)),
+        name)
         << code << "/" << subcode;
   }
   EXPECT_EQ(notification_name(6, 12), "Unknown error 6.12");
@@ -416,7 +425,8 @@ TEST(BgpNotification, ShutdownCommunicationIsCutAt255BytesOnACharacterBoundary) 
   EXPECT_EQ(describe(n(6, 2, "05 6162")), "Administrative shutdown: 056162");
 }
 
-// ---- ROUTE-REFRESH -------------------------------------------------------------------------------
+// ---- ROUTE-REFRESH
+// -------------------------------------------------------------------------------
 
 TEST(BgpRouteRefresh, EncodesRfc2918Layout) {
   ByteVector out;
@@ -439,7 +449,8 @@ TEST(BgpRouteRefresh, WrongLengths) {
   EXPECT_EQ(error_of(msg("0016 05 0001 00")), n(1, 2, "0016"));
 }
 
-// ---- framer ------------------------------------------------------------------------------------------
+// ---- framer
+// ------------------------------------------------------------------------------------------
 
 ByteVector three_messages() {
   ByteVector out;
@@ -494,7 +505,8 @@ TEST(BgpFramer, ReassemblesUnevenChunks) {
   MessageFramer framer;
   std::size_t count = 0;
   ByteVector joined;
-  for (std::size_t at = 0, chunk = 1; at < stream.size(); at += chunk, chunk = chunk * 7 % 113 + 1) {
+  for (std::size_t at = 0, chunk = 1; at < stream.size();
+       at += chunk, chunk = chunk * 7 % 113 + 1) {
     const std::size_t n = std::min(chunk, stream.size() - at);
     framer.push(Bytes(stream).subspan(at, n));
     for (auto& m : drain(framer)) {

@@ -25,7 +25,9 @@ namespace {
 
 using ByteVector = std::vector<std::uint8_t>;
 
-Ipv4Prefix prefix(std::string_view text) { return *Ipv4Prefix::parse(text); }
+Ipv4Prefix prefix(std::string_view text) {
+  return *Ipv4Prefix::parse(text);
+}
 
 // Two BGP speakers and the TCP connection between them, one frame per segment.
 class Conversation {
@@ -94,10 +96,12 @@ class Conversation {
     MutableBytes ip_bytes = MutableBytes(frame).subspan(EthernetHeader::kLength);
     ip.emit(ip_bytes);
     MutableBytes segment_bytes = ip_bytes.subspan(Ipv4Header::kMinLength);
-    std::copy(payload.begin(), payload.end(), segment_bytes.begin() + static_cast<std::ptrdiff_t>(tcp.header_length()));
+    std::copy(payload.begin(), payload.end(),
+              segment_bytes.begin() + static_cast<std::ptrdiff_t>(tcp.header_length()));
     tcp.emit(segment_bytes, from.ip, to.ip);
     frames_.push_back(std::move(frame));
-    from.next_seq += static_cast<std::uint32_t>(payload.size()) + (flags.has(TcpFlag::kSyn) ? 1 : 0);
+    from.next_seq +=
+        static_cast<std::uint32_t>(payload.size()) + (flags.has(TcpFlag::kSyn) ? 1 : 0);
   }
 
   Side a_;
@@ -156,7 +160,8 @@ class FieldTable {
       std::size_t start = 0;
       for (std::size_t i = 0; i < fields_.size(); ++i) {
         const auto bar = line.find('|', start);
-        row.push_back(split(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
+        row.push_back(
+            split(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
         start = bar == std::string::npos ? line.size() : bar + 1;
       }
       rows_.push_back(std::move(row));
@@ -171,7 +176,8 @@ class FieldTable {
     for (const auto& row : rows_) {
       if (!where.empty()) {
         const Strings& w = row[index(where)];
-        if (w.empty() || (!equals.empty() && std::find(w.begin(), w.end(), equals) == w.end())) continue;
+        if (w.empty() || (!equals.empty() && std::find(w.begin(), w.end(), equals) == w.end()))
+          continue;
       }
       out.insert(out.end(), row[f].begin(), row[f].end());
     }
@@ -184,7 +190,8 @@ class FieldTable {
     std::size_t start = 0;
     while (!text.empty()) {
       const auto comma = text.find(',', start);
-      out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      out.push_back(
+          text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -200,7 +207,6 @@ class FieldTable {
   std::vector<std::vector<Strings>> rows_;
 };
 
-
 TEST(BgpTshark, DecodesEveryMessageWeWrite) {
   ASSERT_EQ(test::run_command("test -x /usr/bin/tshark").exit_code, 0) << "tshark not installed";
   const auto dir = test::work_dir("bgp_tshark");
@@ -212,7 +218,8 @@ TEST(BgpTshark, DecodesEveryMessageWeWrite) {
   ASSERT_TRUE(encode_open(open_with_every_capability(64512, Ipv4Address(192, 168, 56, 10)), m));
   c.send(true, m);
   m.clear();
-  ASSERT_TRUE(encode_open(open_with_every_capability(4200000001u, Ipv4Address(192, 168, 56, 11)), m));
+  ASSERT_TRUE(
+      encode_open(open_with_every_capability(4200000001u, Ipv4Address(192, 168, 56, 11)), m));
   c.send(false, m);
   m.clear();
   encode_keepalive(m);
@@ -223,7 +230,8 @@ TEST(BgpTshark, DecodesEveryMessageWeWrite) {
   c.send(true, m);
   // A full-size UPDATE (810 /26s: 23 + 21 + 810 * 5 = 4094 bytes) over three TCP segments.
   std::vector<Ipv4Prefix> blocks;
-  for (std::uint32_t i = 0; i < 810; ++i) blocks.emplace_back(Ipv4Address(0x0a000000u + (i << 6)), 26);
+  for (std::uint32_t i = 0; i < 810; ++i)
+    blocks.emplace_back(Ipv4Address(0x0a000000u + (i << 6)), 26);
   PathAttributes calico;
   calico.origin = Origin::kIgp;
   calico.as_path = AsPath{};
@@ -240,7 +248,8 @@ TEST(BgpTshark, DecodesEveryMessageWeWrite) {
   encode_route_refresh(RouteRefresh{}, m);
   c.send(false, m);
   m.clear();
-  ASSERT_TRUE(encode_notification(Notification::cease(CeaseSubcode::kAdministrativeShutdown, "maintenance"), m));
+  ASSERT_TRUE(encode_notification(
+      Notification::cease(CeaseSubcode::kAdministrativeShutdown, "maintenance"), m));
   c.send(false, m);
 
   {
@@ -258,31 +267,51 @@ TEST(BgpTshark, DecodesEveryMessageWeWrite) {
 
   // Nothing malformed, no expert errors, checksums right, TCP clean.
   EXPECT_EQ(tshark(file, "-Y '_ws.malformed || _ws.expert.severity >= error'"), "");
-  EXPECT_EQ(tshark(file, "-o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE "
-                         "-Y 'ip.checksum.status==0 || tcp.checksum.status==0'"),
+  EXPECT_EQ(tshark(file,
+                   "-o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE "
+                   "-Y 'ip.checksum.status==0 || tcp.checksum.status==0'"),
             "");
   EXPECT_EQ(tshark(file, "-Y 'tcp.analysis.flags && !tcp.analysis.window_update'"), "");
 
   const std::string kCommunity = "bgp.update.path_attribute.community";  // marks the full UPDATE
-  const FieldTable t(file, {"bgp.type", "bgp.length", "ip.src", "bgp.open.myas", "bgp.open.holdtime",
-                            "bgp.open.identifier", "bgp.cap.type", "bgp.cap.4as", "bgp.cap.mp.afi",
-                            "bgp.cap.mp.safi", "bgp.cap.gr.timers.restart_time", "bgp.cap.gr.flag.pfs",
+  const FieldTable t(file, {"bgp.type",
+                            "bgp.length",
+                            "ip.src",
+                            "bgp.open.myas",
+                            "bgp.open.holdtime",
+                            "bgp.open.identifier",
+                            "bgp.cap.type",
+                            "bgp.cap.4as",
+                            "bgp.cap.mp.afi",
+                            "bgp.cap.mp.safi",
+                            "bgp.cap.gr.timers.restart_time",
+                            "bgp.cap.gr.flag.pfs",
                             "bgp.update.path_attribute.as_path_segment.type",
                             "bgp.update.path_attribute.as_path_segment.as4",
-                            "bgp.update.path_attribute.type_code", "bgp.update.path_attribute.flags",
-                            "bgp.update.path_attribute.origin", "bgp.update.path_attribute.next_hop",
+                            "bgp.update.path_attribute.type_code",
+                            "bgp.update.path_attribute.flags",
+                            "bgp.update.path_attribute.origin",
+                            "bgp.update.path_attribute.next_hop",
                             "bgp.update.path_attribute.multi_exit_disc",
-                            "bgp.update.path_attribute.local_pref", kCommunity,
+                            "bgp.update.path_attribute.local_pref",
+                            kCommunity,
                             "bgp.update.path_attribute.community_as",
                             "bgp.update.path_attribute.community_value",
                             "bgp.update.path_attribute.community_wellknown",
                             "bgp.update.path_attribute.aggregator_as",
                             "bgp.update.path_attribute.aggregator_origin",
-                            "bgp.update.path_attribute.originator_id", "bgp.path_attribute.cluster_id",
-                            "bgp.withdrawn_prefix", "bgp.nlri_prefix", "bgp.prefix_length",
-                            "bgp.update.withdrawn_routes.length", "bgp.update.path_attributes.length",
-                            "bgp.route_refresh.afi", "bgp.route_refresh.safi", "bgp.notify.major_error",
-                            "bgp.notify.minor_error_cease", "bgp.notify.communication"});
+                            "bgp.update.path_attribute.originator_id",
+                            "bgp.path_attribute.cluster_id",
+                            "bgp.withdrawn_prefix",
+                            "bgp.nlri_prefix",
+                            "bgp.prefix_length",
+                            "bgp.update.withdrawn_routes.length",
+                            "bgp.update.path_attributes.length",
+                            "bgp.route_refresh.afi",
+                            "bgp.route_refresh.safi",
+                            "bgp.notify.major_error",
+                            "bgp.notify.minor_error_cease",
+                            "bgp.notify.communication"});
 
   // Every message type, in order.
   EXPECT_EQ(t.values("bgp.type"), (Strings{"1", "1", "4", "4", "2", "2", "2", "5", "3"}));
@@ -291,7 +320,8 @@ TEST(BgpTshark, DecodesEveryMessageWeWrite) {
   EXPECT_EQ(t.values("bgp.open.myas"), (Strings{"64512", "23456"}));
   EXPECT_EQ(t.values("bgp.open.holdtime"), (Strings{"240", "240"}));
   EXPECT_EQ(t.values("bgp.open.identifier"), (Strings{"192.168.56.10", "192.168.56.11"}));
-  EXPECT_EQ(t.values("bgp.cap.type", "bgp.open.myas", "64512"), (Strings{"1", "2", "65", "64", "70"}));
+  EXPECT_EQ(t.values("bgp.cap.type", "bgp.open.myas", "64512"),
+            (Strings{"1", "2", "65", "64", "70"}));
   EXPECT_EQ(t.values("bgp.cap.4as"), (Strings{"64512", "4200000001"}));
   EXPECT_EQ(t.values("bgp.cap.mp.afi"), (Strings{"1", "1"}));
   EXPECT_EQ(t.values("bgp.cap.mp.safi"), (Strings{"1", "1"}));
@@ -303,7 +333,8 @@ TEST(BgpTshark, DecodesEveryMessageWeWrite) {
   EXPECT_EQ(t.values("bgp.update.path_attribute.type_code", kCommunity),
             (Strings{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "99"}));
   EXPECT_EQ(t.values("bgp.update.path_attribute.flags", kCommunity),
-            (Strings{"0x40", "0x40", "0x40", "0x80", "0x40", "0x40", "0xc0", "0xc0", "0x80", "0x80", "0xe0"}));
+            (Strings{"0x40", "0x40", "0x40", "0x80", "0x40", "0x40", "0xc0", "0xc0", "0x80", "0x80",
+                     "0xe0"}));
   EXPECT_EQ(t.values("bgp.update.path_attribute.as_path_segment.type"), (Strings{"2", "1"}));
   EXPECT_EQ(t.values("bgp.update.path_attribute.as_path_segment.as4"),
             (Strings{"65001", "4200000001", "65010", "65011"}));
@@ -321,7 +352,8 @@ TEST(BgpTshark, DecodesEveryMessageWeWrite) {
   EXPECT_EQ(t.values("bgp.withdrawn_prefix"), (Strings{"10.9.0.0", "192.168.200.0"}));
   EXPECT_EQ(t.values("bgp.nlri_prefix", kCommunity),
             (Strings{"192.168.0.0", "192.168.1.64", "10.244.0.0", "172.16.5.7"}));
-  EXPECT_EQ(t.values("bgp.prefix_length", kCommunity), (Strings{"16", "26", "26", "26", "16", "32"}));
+  EXPECT_EQ(t.values("bgp.prefix_length", kCommunity),
+            (Strings{"16", "26", "26", "26", "16", "32"}));
 
   // The full-size UPDATE: tshark reassembles it from three segments and finds all 810 prefixes.
   const Strings packed = t.values("bgp.nlri_prefix", "bgp.length", "4094");

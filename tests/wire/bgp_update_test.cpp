@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <array>
-#include <random>
 #include <cstdint>
 #include <deque>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -26,7 +26,9 @@ using ByteVector = std::vector<std::uint8_t>;
 
 constexpr const char* kMarker = "ffffffff ffffffff ffffffff ffffffff";
 
-ByteVector msg(std::string_view rest) { return hex(std::string(kMarker) + std::string(rest)); }
+ByteVector msg(std::string_view rest) {
+  return hex(std::string(kMarker) + std::string(rest));
+}
 
 // Bytes as hex, so that a failed comparison shows where two messages differ.
 std::string hex_of(Bytes bytes) {
@@ -35,7 +37,9 @@ std::string hex_of(Bytes bytes) {
   return out;
 }
 
-Ipv4Prefix prefix(std::string_view text) { return *Ipv4Prefix::parse(text); }
+Ipv4Prefix prefix(std::string_view text) {
+  return *Ipv4Prefix::parse(text);
+}
 
 // An UPDATE around hand-written fields; the three lengths are computed.
 ByteVector update_bytes(std::string_view withdrawn, std::string_view attrs, std::string_view nlri) {
@@ -91,7 +95,8 @@ UpdateDecodeResult decode(std::string_view attrs, std::string_view nlri = kBlock
   return decode_update(storage.back(), ctx);
 }
 
-// ---- golden encodings -------------------------------------------------------------------------------
+// ---- golden encodings
+// -------------------------------------------------------------------------------
 
 // ORIGIN IGP, AS_PATH AS_SEQUENCE {64512 64513} (4-octet), NEXT_HOP 10.0.0.1, LOCAL_PREF 100;
 // NLRI 192.168.0.0/26, 192.168.1.64/26, 10.0.0.0/8, 0.0.0.0/0, 10.1.2.3/32.
@@ -262,7 +267,9 @@ TEST(BgpUpdateAs4, TwoOctetPathWithoutLargeAsHasNoAs4Path) {
   u.attributes.aggregator.reset();
   ByteVector out;
   ASSERT_TRUE(encode_update(u, two_octet(), out).has_value());
-  EXPECT_EQ(hex_of(out), hex_of(update_bytes("", "40010100 40 02 06 02 02 fde9 fdea 40 03 04 c0000201", "18 c0a802")));
+  EXPECT_EQ(
+      hex_of(out),
+      hex_of(update_bytes("", "40010100 40 02 06 02 02 fde9 fdea 40 03 04 c0000201", "18 c0a802")));
 }
 
 TEST(BgpUpdateAs4, MergesAs4PathBehindPrependedAses) {
@@ -276,9 +283,9 @@ TEST(BgpUpdateAs4, MergesAs4PathBehindPrependedAses) {
 }
 
 TEST(BgpUpdateAs4, IgnoresAs4PathLongerThanAsPath) {
-  const auto r = decode(std::string(kOrigin) + "40 02 04 02 01 5ba0" + kNextHop +
-                            "c0 11 0a 02 02 0000fde9 fa56ea01",
-                        kBlock, "", two_octet());
+  const auto r = decode(
+      std::string(kOrigin) + "40 02 04 02 01 5ba0" + kNextHop + "c0 11 0a 02 02 0000fde9 fa56ea01",
+      kBlock, "", two_octet());
   EXPECT_EQ(r.update.attributes.as_path->to_string(), "23456");
 }
 
@@ -303,15 +310,16 @@ TEST(BgpUpdateAs4, As4PathIsDiscardedBetweenFourOctetSpeakers) {
 
 TEST(BgpUpdateAs4, MalformedAs4PathIsDiscarded) {
   // RFC 6793 §6: a malformed AS4_PATH is discarded; the AS_PATH stands.
-  const auto r = decode(std::string(kOrigin) + "40 02 04 02 01 5ba0" + kNextHop +
-                            "c0 11 05 02 01 0000fd",
-                        kBlock, "", two_octet());
+  const auto r =
+      decode(std::string(kOrigin) + "40 02 04 02 01 5ba0" + kNextHop + "c0 11 05 02 01 0000fd",
+             kBlock, "", two_octet());
   EXPECT_EQ(r.update.action, UpdateAction::kAttributeDiscard);
   EXPECT_EQ(r.update.errors.at(0).subcode, UpdateErrorSubcode::kMalformedAsPath);
   EXPECT_EQ(r.update.attributes.as_path->to_string(), "23456");
 }
 
-// ---- round trips and special encodings ---------------------------------------------------------------
+// ---- round trips and special encodings
+// ---------------------------------------------------------------
 
 TEST(BgpUpdate, ExtendedLengthWhenAValueExceeds255Bytes) {
   Update u = calico_update();
@@ -390,7 +398,8 @@ TEST(BgpUpdate, TooLargeForOneMessageIsRefusedAndLeavesTheBufferAlone) {
   EXPECT_TRUE(encode_update(u, extended, out).has_value());
 }
 
-// ---- packing many prefixes ----------------------------------------------------------------------------
+// ---- packing many prefixes
+// ----------------------------------------------------------------------------
 
 std::vector<Ipv4Prefix> many_blocks(std::size_t n) {
   std::vector<Ipv4Prefix> out;
@@ -458,7 +467,8 @@ TEST(BgpUpdatePacking, WithdrawalsAreSplitToo) {
 }
 
 TEST(BgpUpdatePacking, PrefixesThatFit) {
-  const std::vector<Ipv4Prefix> p = {prefix("10.0.0.0/8"), prefix("10.0.0.0/24"), prefix("10.0.0.0/32")};
+  const std::vector<Ipv4Prefix> p = {prefix("10.0.0.0/8"), prefix("10.0.0.0/24"),
+                                     prefix("10.0.0.0/32")};
   EXPECT_EQ(prefixes_that_fit(p, 1), 0u);
   EXPECT_EQ(prefixes_that_fit(p, 2), 1u);
   EXPECT_EQ(prefixes_that_fit(p, 6), 2u);
@@ -474,7 +484,8 @@ TEST(BgpUpdatePacking, AttributesThatLeaveNoRoomAreRefused) {
   EXPECT_TRUE(out.empty());
 }
 
-// ---- End-of-RIB --------------------------------------------------------------------------------------------
+// ---- End-of-RIB
+// --------------------------------------------------------------------------------------------
 
 TEST(BgpEndOfRib, Ipv4IsAnEmptyUpdate) {
   ByteVector out;
@@ -501,7 +512,8 @@ TEST(BgpEndOfRib, OrdinaryUpdatesAreNot) {
   EXPECT_FALSE(decode("40 06 01 00", "").update.end_of_rib().has_value());
 }
 
-// ---- MP_REACH_NLRI / MP_UNREACH_NLRI -------------------------------------------------------------------
+// ---- MP_REACH_NLRI / MP_UNREACH_NLRI
+// -------------------------------------------------------------------
 
 // IPv4 unicast through MP_REACH_NLRI: AFI 1, SAFI 1, next hop length 4, 10.0.0.1, reserved,
 // NLRI 192.168.1.0/24; attribute length 13 (0x0d).
@@ -517,10 +529,12 @@ TEST(BgpUpdateMp, Ipv4UnicastInMpReachNeedsNoNextHopAttribute) {
   // And it round-trips, MP_REACH_NLRI first (RFC 7606 §5.1).
   ByteVector out;
   ASSERT_TRUE(encode_update(r.update.to_update(), {}, out).has_value());
-  EXPECT_EQ(hex_of(out), hex_of(update_bytes("", std::string(kMpReach) + kOrigin + kEmptyAsPath + kLocalPref, "")));
+  EXPECT_EQ(hex_of(out), hex_of(update_bytes(
+                             "", std::string(kMpReach) + kOrigin + kEmptyAsPath + kLocalPref, "")));
 }
 
-// ---- malformed UPDATEs: session reset -------------------------------------------------------------------
+// ---- malformed UPDATEs: session reset
+// -------------------------------------------------------------------
 
 void expect_reset(const UpdateDecodeResult& r, std::uint8_t subcode, std::string_view data = "") {
   ASSERT_TRUE(r.notification.has_value()) << "no NOTIFICATION";
@@ -562,7 +576,8 @@ TEST(BgpUpdateErrors, MalformedMpReachResetsWithTheAttribute) {
   // Too short for AFI, SAFI, next hop length and reserved: Optional Attribute Error + attribute.
   expect_reset(decode(base_attrs_with("", "") + "80 0e 03 000101"), 9, "80 0e 03 000101");
   // Next hop length 9 runs past the attribute.
-  expect_reset(decode(base_attrs_with("", "") + "80 0e 05 0001 01 09 00"), 9, "80 0e 05 0001 01 09 00");
+  expect_reset(decode(base_attrs_with("", "") + "80 0e 05 0001 01 09 00"), 9,
+               "80 0e 05 0001 01 09 00");
   // IPv4 unicast next hop of 3 bytes.
   expect_reset(decode(base_attrs_with("", "") + "80 0e 08 0001 01 03 0a0000 00"), 9,
                "80 0e 08 0001 01 03 0a0000 00");
@@ -593,7 +608,8 @@ TEST(BgpUpdateErrors, DecodeMessageTurnsResetsIntoErrors) {
   EXPECT_NE(r.error().reason.find("unrecognized well-known attribute 99"), std::string::npos);
 }
 
-// ---- malformed UPDATEs: treat-as-withdraw ---------------------------------------------------------------
+// ---- malformed UPDATEs: treat-as-withdraw
+// ---------------------------------------------------------------
 
 void expect_withdraw(const UpdateDecodeResult& r, UpdateErrorSubcode subcode, std::uint8_t type) {
   EXPECT_FALSE(r.notification.has_value());
@@ -622,7 +638,8 @@ TEST(BgpUpdateErrors, MalformedAsPath) {
   expect_withdraw(decode(base_attrs_with("02", "40 02 06 05 01 0000fc01")), S::kMalformedAsPath, 2);
   expect_withdraw(decode(base_attrs_with("02", "40 02 06 02 02 0000fc01")), S::kMalformedAsPath, 2);
   expect_withdraw(decode(base_attrs_with("02", "40 02 02 02 00")), S::kMalformedAsPath, 2);
-  expect_withdraw(decode(base_attrs_with("02", "40 02 07 02 01 0000fc01 02")), S::kMalformedAsPath, 2);
+  expect_withdraw(decode(base_attrs_with("02", "40 02 07 02 01 0000fc01 02")), S::kMalformedAsPath,
+                  2);
   // 2-octet session: 4 bytes are one AS_SEQUENCE of one AS, not two.
   expect_withdraw(decode(base_attrs_with("02", "40 02 04 02 02 fc01"), kBlock, "", two_octet()),
                   S::kMalformedAsPath, 2);
@@ -634,10 +651,14 @@ TEST(BgpUpdateErrors, MalformedAsPath) {
 }
 
 TEST(BgpUpdateErrors, MalformedNextHop) {
-  expect_withdraw(decode(base_attrs_with("03", "40 03 05 0a00000100")), S::kAttributeLengthError, 3);
-  expect_withdraw(decode(base_attrs_with("03", "40 03 04 00000000")), S::kInvalidNextHopAttribute, 3);
-  expect_withdraw(decode(base_attrs_with("03", "40 03 04 e0000005")), S::kInvalidNextHopAttribute, 3);
-  expect_withdraw(decode(base_attrs_with("03", "40 03 04 ffffffff")), S::kInvalidNextHopAttribute, 3);
+  expect_withdraw(decode(base_attrs_with("03", "40 03 05 0a00000100")), S::kAttributeLengthError,
+                  3);
+  expect_withdraw(decode(base_attrs_with("03", "40 03 04 00000000")), S::kInvalidNextHopAttribute,
+                  3);
+  expect_withdraw(decode(base_attrs_with("03", "40 03 04 e0000005")), S::kInvalidNextHopAttribute,
+                  3);
+  expect_withdraw(decode(base_attrs_with("03", "40 03 04 ffffffff")), S::kInvalidNextHopAttribute,
+                  3);
   expect_withdraw(decode(base_attrs_with("03", "80 03 04 0a000001")), S::kAttributeFlagsError, 3);
 }
 
@@ -668,13 +689,15 @@ TEST(BgpUpdateErrors, MissingWellKnownAttributes) {
 
 TEST(BgpUpdateErrors, AttributeFramingErrorsAreTreatAsWithdraw) {
   // RFC 7606 §4: the last attribute runs past Total Path Attribute Length ...
-  expect_withdraw(decode(base_attrs_with("", "") + "c0 08 08 fc000064"), S::kAttributeLengthError, 8);
+  expect_withdraw(decode(base_attrs_with("", "") + "c0 08 08 fc000064"), S::kAttributeLengthError,
+                  8);
   // ... or fewer bytes than an attribute header remain. The NLRI is still found.
   expect_withdraw(decode(base_attrs_with("", "") + "c0 08"), S::kMalformedAttributeList, 0);
   expect_withdraw(decode(base_attrs_with("", "") + "d0 08 00"), S::kMalformedAttributeList, 0);
 }
 
-// ---- malformed UPDATEs: attribute discard ---------------------------------------------------------------
+// ---- malformed UPDATEs: attribute discard
+// ---------------------------------------------------------------
 
 void expect_discard(const UpdateDecodeResult& r, UpdateErrorSubcode subcode, std::uint8_t type) {
   EXPECT_FALSE(r.notification.has_value());
@@ -731,7 +754,8 @@ TEST(BgpUpdateErrors, StrongestActionWins) {
   EXPECT_EQ(to_string(r.update.action), "treat-as-withdraw");
 }
 
-// ---- robustness --------------------------------------------------------------------------------------------
+// ---- robustness
+// --------------------------------------------------------------------------------------------
 
 TEST(BgpUpdateErrors, EveryTruncationAndByteFlipDecodesWithoutCrashing) {
   const ByteVector good = msg(kFullUpdate);
@@ -773,7 +797,8 @@ TEST(BgpUpdateErrors, RandomBytesNeverCrash) {
       ByteVector attrs;
       const int n = static_cast<int>(rng() % 6);
       for (int i = 0; i < n; ++i) {
-        const std::uint8_t flags = std::array<std::uint8_t, 5>{0x40, 0x80, 0xc0, 0x50, 0xe0}[rng() % 5];
+        const std::uint8_t flags =
+            std::array<std::uint8_t, 5>{0x40, 0x80, 0xc0, 0x50, 0xe0}[rng() % 5];
         const auto type = static_cast<std::uint8_t>(rng() % 20);
         const std::size_t len = rng() % 12;
         attrs.push_back(flags);
@@ -782,7 +807,8 @@ TEST(BgpUpdateErrors, RandomBytesNeverCrash) {
         attrs.push_back(static_cast<std::uint8_t>(len + rng() % 2));
         for (std::size_t k = 0; k < len; ++k) attrs.push_back(byte());
       }
-      body = {0, 0, static_cast<std::uint8_t>(attrs.size() >> 8), static_cast<std::uint8_t>(attrs.size())};
+      body = {0, 0, static_cast<std::uint8_t>(attrs.size() >> 8),
+              static_cast<std::uint8_t>(attrs.size())};
       body.insert(body.end(), attrs.begin(), attrs.end());
       for (std::size_t k = rng() % 3; k > 0; --k) {
         body.push_back(static_cast<std::uint8_t>(rng() % 34));

@@ -36,15 +36,15 @@ namespace calisim::wire::bgp {
 inline constexpr std::uint16_t kTcpPort = 179;
 inline constexpr std::uint8_t kVersion = 4;
 inline constexpr std::size_t kMarkerLength = 16;
-inline constexpr std::size_t kHeaderLength = 19;          // marker, length u16, type u8
-inline constexpr std::size_t kMaxMessageLength = 4096;    // 65535 after RFC 8654
+inline constexpr std::size_t kHeaderLength = 19;        // marker, length u16, type u8
+inline constexpr std::size_t kMaxMessageLength = 4096;  // 65535 after RFC 8654
 inline constexpr std::size_t kExtendedMaxMessageLength = 65535;
-inline constexpr std::size_t kMinOpenLength = 29;         // §4.2
-inline constexpr std::size_t kMinUpdateLength = 23;       // §4.3
-inline constexpr std::size_t kKeepaliveLength = 19;       // §4.4
-inline constexpr std::size_t kMinNotificationLength = 21; // §4.5
-inline constexpr std::size_t kRouteRefreshLength = 23;    // RFC 2918 §3
-inline constexpr std::uint16_t kAsTrans = 23456;          // RFC 6793 §9
+inline constexpr std::size_t kMinOpenLength = 29;          // §4.2
+inline constexpr std::size_t kMinUpdateLength = 23;        // §4.3
+inline constexpr std::size_t kKeepaliveLength = 19;        // §4.4
+inline constexpr std::size_t kMinNotificationLength = 21;  // §4.5
+inline constexpr std::size_t kRouteRefreshLength = 23;     // RFC 2918 §3
+inline constexpr std::uint16_t kAsTrans = 23456;           // RFC 6793 §9
 
 enum class MessageType : std::uint8_t {
   kOpen = 1,
@@ -205,7 +205,7 @@ enum class CapabilityCode : std::uint8_t {
   kEnhancedRouteRefresh = 70,  // RFC 7313
   kLongLivedGracefulRestart = 71,
   kFqdn = 73,
-  kRouteRefreshOld = 128,      // pre-standard Cisco code; kept as an UnknownCapability
+  kRouteRefreshOld = 128,  // pre-standard Cisco code; kept as an UnknownCapability
 };
 
 struct MultiprotocolCapability {  // code 1: AFI u16, reserved u8, SAFI u8
@@ -247,9 +247,9 @@ struct UnknownCapability {
   bool operator==(const UnknownCapability&) const = default;
 };
 
-using Capability = std::variant<MultiprotocolCapability, RouteRefreshCapability,
-                                FourOctetAsCapability, GracefulRestartCapability,
-                                UnknownCapability>;
+using Capability =
+    std::variant<MultiprotocolCapability, RouteRefreshCapability, FourOctetAsCapability,
+                 GracefulRestartCapability, UnknownCapability>;
 
 std::uint8_t capability_code(const Capability& capability);
 
@@ -273,8 +273,8 @@ struct Open {
   bool has_capability(CapabilityCode code) const;
   std::optional<std::uint32_t> four_octet_as() const;
   const GracefulRestartCapability* graceful_restart() const;
-  // Multiprotocol capability for `family`, or, from a peer that sent no capabilities at all,
-  // IPv4 unicast (RFC 4760 §1 fallback; BIRD's rule in reference/wire.md §4.1).
+  // Multiprotocol capability for `family`; from a peer that sent no capabilities at all, IPv4
+  // unicast, the only family BGP-4 had before them (BIRD's rule, reference/wire.md §4.1).
   bool supports(AfiSafi family) const;
 
   bool operator==(const Open&) const = default;
@@ -285,7 +285,7 @@ struct Open {
 struct OpenExpectations {
   std::uint32_t peer_as = 0;  // the configured `neighbor ... as`
   Ipv4Address local_identifier = {};
-  bool internal = true;       // iBGP: the identifier must differ from ours (RFC 6286 §2.2)
+  bool internal = true;  // iBGP: the identifier must differ from ours (RFC 6286 §2.2)
   std::uint16_t min_hold_time_s = 3;
 };
 
@@ -511,7 +511,7 @@ struct DecodedUpdate {
   PrefixListView withdrawn;
   PathAttributes attributes = {};
   PrefixListView nlri;
-  std::uint16_t path_attributes_length = 0;  // Total Path Attribute Length as received
+  std::uint16_t path_attributes_length = 0;   // Total Path Attribute Length as received
   UpdateAction action = UpdateAction::kNone;  // the strongest in `errors`
   std::vector<UpdateError> errors;
 
@@ -551,9 +551,9 @@ using Message = std::variant<Open, DecodedUpdate, Notification, Keepalive, Route
 [[nodiscard]] Result<std::size_t> encode_open(const Open& open, std::vector<std::uint8_t>& out);
 std::size_t encode_keepalive(std::vector<std::uint8_t>& out);
 // kOutOfRange if the data does not fit in one message.
-[[nodiscard]] Result<std::size_t> encode_notification(const Notification& notification,
-                                                      std::vector<std::uint8_t>& out,
-                                                      std::size_t max_message_length = kMaxMessageLength);
+[[nodiscard]] Result<std::size_t> encode_notification(
+    const Notification& notification, std::vector<std::uint8_t>& out,
+    std::size_t max_message_length = kMaxMessageLength);
 std::size_t encode_route_refresh(const RouteRefresh& refresh, std::vector<std::uint8_t>& out);
 
 // One UPDATE. Attributes go out MP_REACH_NLRI / MP_UNREACH_NLRI first (RFC 7606 §5.1), then by
