@@ -84,6 +84,10 @@ class Namespace {
     attach(std::move(d));
     return ref;
   }
+  // An ifindex used and given up: a veth end created here and moved to another namespace
+  // (`ip link add eth0 type veth peer name caliX` inside a pod, then caliX moved out, as
+  // Calico's CNI does: the pod's eth0 comes one index after the peer's).
+  void skip_ifindex() { ++next_ifindex_; }
   Loopback& loopback() const { return *loopback_; }
   Device* device(std::string_view name) const;
   Device* device(std::uint32_t ifindex) const;

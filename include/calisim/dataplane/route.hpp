@@ -52,6 +52,8 @@ inline constexpr std::uint8_t kBoot = 3;
 inline constexpr std::uint8_t kStatic = 4;
 // Calico's BIRD: IPIP and no-encap block routes.
 inline constexpr std::uint8_t kBird = 12;
+// A DHCP client's routes (the VirtualBox NAT's default route: `proto dhcp metric 100`).
+inline constexpr std::uint8_t kDhcp = 16;
 // Felix's VXLAN routes and blackholes (vxlan_mgr.go defaultVXLANProto).
 inline constexpr std::uint8_t kFelix = 80;
 }  // namespace route_protocol
