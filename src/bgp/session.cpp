@@ -239,11 +239,13 @@ void Session::set_protocol_state(ProtocolState next) {
 // time - random() % (time/4 + 1), in BIRD's microseconds (btime). A timer of t seconds fires
 // uniformly in [0.75 t, t]; its mean is t - t/8. (Calico's BIRD 1.6 fork draws the same range in
 // whole seconds: value - value/4 + random() % (value/4 + 1), sysdep/unix/io.c tm_start.)
-Time Session::jittered(Time now, std::uint32_t seconds) {
+// A time of 0 means the timer is not running.
+std::optional<Time> Session::start_timer(std::uint32_t seconds) {
+  if (seconds == 0) return std::nullopt;
   const std::int64_t time_us = std::int64_t{seconds} * 1'000'000;
   const auto randomize =
       static_cast<std::int64_t>(rng_.uniform(static_cast<std::uint64_t>(time_us / 4 + 1)));
-  return now + Duration::microseconds(time_us - randomize);
+  return now_ + Duration::microseconds(time_us - randomize);
 }
 
 void Session::trace(std::string text) { log_.push_back(LogEntry{now_, std::move(text)}); }
@@ -276,7 +278,7 @@ void Session::initiate() {
   if (error_wait_s_ > 0) {
     start_state_ = StartState::kDelay;
     trace(fmt::format("Startup delayed by {} seconds due to errors", error_wait_s_));
-    startup_deadline_ = jittered(now_, error_wait_s_);
+    startup_deadline_ = start_timer(error_wait_s_);
   } else {
     startup();
   }
@@ -294,7 +296,7 @@ void Session::go_active() {
   const std::uint32_t delay = std::max<std::uint32_t>(1, config_.connect_delay_time_s);
   trace(fmt::format("Connect delayed by {} seconds", delay));
   set_state(outgoing_, State::kActive, "connect delay");
-  outgoing_.connect_deadline = jittered(now_, delay);
+  outgoing_.connect_deadline = start_timer(delay);
 }
 
 // bgp_connect: one attempt, given `connect retry time` to complete.
@@ -306,7 +308,7 @@ void Session::connect() {
   outgoing_.framer = bgp_wire::MessageFramer();
   set_state(outgoing_, State::kConnect, "connecting");
   actions_.emplace_back(ConnectAction{id});
-  outgoing_.connect_deadline = jittered(now_, config_.connect_retry_time_s);
+  outgoing_.connect_deadline = start_timer(config_.connect_retry_time_s);
 }
 
 // bgp_send_open: OPEN out, then OpenSent with the startup hold time.
@@ -317,7 +319,7 @@ void Session::send_open(Connection& conn) {
   CALISIM_CHECK(r.has_value(), "bgp: our own OPEN does not encode");
   send_message(conn, bgp_wire::MessageType::kOpen, std::move(bytes));
   set_state(conn, State::kOpenSent, "OPEN sent");
-  conn.hold_deadline = jittered(now_, config_.startup_hold_time_s);
+  conn.hold_deadline = start_timer(config_.startup_hold_time_s);
 }
 
 // bgp_close_conn: the socket and timers go; the state is the caller's business.
@@ -603,11 +605,7 @@ void Session::send_keepalive(Connection& conn) {
   std::vector<std::uint8_t> bytes;
   bgp_wire::encode_keepalive(bytes);
   send_message(conn, bgp_wire::MessageType::kKeepalive, std::move(bytes));
-  if (conn.keepalive_time_s > 0) {
-    conn.keepalive_deadline = jittered(now_, conn.keepalive_time_s);
-  } else {
-    conn.keepalive_deadline.reset();
-  }
+  conn.keepalive_deadline = start_timer(conn.keepalive_time_s);
 }
 
 }  // namespace calisim::bgp

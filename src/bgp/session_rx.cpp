@@ -175,11 +175,7 @@ void Session::receive_open(Connection& conn, wire::Bytes message) {
 
   // The hold timer with the negotiated time, OpenConfirm, and the first KEEPALIVE, which also
   // starts the keepalive timer when it goes out (bgp_fire_tx).
-  if (hold > 0) {
-    conn.hold_deadline = jittered(now_, hold);
-  } else {
-    conn.hold_deadline.reset();
-  }
+  conn.hold_deadline = start_timer(hold);
   set_state(conn, State::kOpenConfirm, "OPEN received");
   send_keepalive(conn);
 }
@@ -192,8 +188,7 @@ void Session::receive_update(Connection& conn, wire::Bytes message) {
     fsm_error(conn);
     return;
   }
-  conn.hold_deadline = conn.hold_time_s > 0 ? std::optional<Time>(jittered(now_, conn.hold_time_s))
-                                            : std::nullopt;
+  conn.hold_deadline = start_timer(conn.hold_time_s);
 
   bgp_wire::UpdateDecodeResult r = bgp_wire::decode_update(message, conn.codec);
   if (r.notification) {
@@ -258,8 +253,7 @@ void Session::receive_notification(Connection& conn, wire::Bytes message) {
 
 // bgp_rx_keepalive (BIRD does not check a KEEPALIVE's length).
 void Session::receive_keepalive(Connection& conn) {
-  conn.hold_deadline = conn.hold_time_s > 0 ? std::optional<Time>(jittered(now_, conn.hold_time_s))
-                                            : std::nullopt;
+  conn.hold_deadline = start_timer(conn.hold_time_s);
   if (conn.state == State::kOpenConfirm) {
     enter_established(conn);
     return;

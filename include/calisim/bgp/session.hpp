@@ -341,7 +341,7 @@ class Session {
   // Connection state and protocol flow (session.cpp).
   void set_state(Connection& conn, State next, std::string_view reason);
   void set_protocol_state(ProtocolState next);
-  Time jittered(Time now, std::uint32_t seconds);
+  std::optional<Time> start_timer(std::uint32_t seconds);
   void protocol_start();
   void initiate();
   void startup();
