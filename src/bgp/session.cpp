@@ -1,6 +1,6 @@
 // The session's connections, timers and protocol flow, after BIRD 2.0.12 proto/bgp/bgp.c.
-// Receiving messages is in session_rx.cpp; names, the OPEN we send and the status view in
-// session_status.cpp.
+// Receiving messages is in session_rx.cpp, sending them in session_tx.cpp; names, the OPEN we
+// send and the status view in session_status.cpp.
 //
 // BIRD runs some steps as deferred events (bgp_decision after a connection goes idle, the core
 // restarting a protocol that went down). Here they run at the end of the input that caused them
@@ -18,8 +18,7 @@ namespace calisim::bgp {
 
 namespace bgp_wire = wire::bgp;
 
-Session::Session(SessionConfig config, RandomStream rng)
-    : config_(std::move(config)), rng_(rng) {}
+Session::Session(SessionConfig config, RandomStream rng) : config_(std::move(config)), rng_(rng) {}
 
 // ---- inputs ---------------------------------------------------------------------------------
 
@@ -40,8 +39,8 @@ void Session::stop(Time now, std::string_view message) {
   if (protocol_state_ == ProtocolState::kStart || protocol_state_ == ProtocolState::kUp) {
     store_error(nullptr, ErrorClass::kManualDown, "");
     error_wait_s_ = 0;
-    stop_protocol(bgp_wire::Notification::cease(bgp_wire::CeaseSubcode::kAdministrativeShutdown,
-                                                message));
+    stop_protocol(
+        bgp_wire::Notification::cease(bgp_wire::CeaseSubcode::kAdministrativeShutdown, message));
   }
   run_decision();
 }
@@ -67,9 +66,9 @@ void Session::on_connected(Time now, ConnectionId id, bool we_initiated) {
 
   // bgp_incoming_connection: one incoming connection at a time, and none before the protocol
   // has started connecting (during the error wait a peer's connection is refused).
-  bool accept = (protocol_state_ == ProtocolState::kStart ||
-                 protocol_state_ == ProtocolState::kUp) &&
-                start_state_ == StartState::kConnect && !incoming_.id;
+  bool accept =
+      (protocol_state_ == ProtocolState::kStart || protocol_state_ == ProtocolState::kUp) &&
+      start_state_ == StartState::kConnect && !incoming_.id;
 
   // A GR-capable peer that connects while we are Established has restarted: drop the old
   // connection, keep its routes stale, and take the new one.
@@ -106,7 +105,8 @@ void Session::on_connect_failed(Time now, ConnectionId id, std::string_view erro
 void Session::on_bytes(Time now, ConnectionId id, wire::Bytes bytes) {
   now_ = now;
   Connection* conn = find(id);
-  // BIRD stops reading once a connection is closing (rx_hook cleared in bgp_conn_enter_close_state).
+  // BIRD stops reading once a connection is closing (rx_hook cleared in
+  // bgp_conn_enter_close_state).
   if (conn == nullptr || conn->state == State::kClose || conn->state == State::kIdle) return;
   conn->framer.push(bytes);
   while (conn->id == id && conn->state != State::kClose && conn->state != State::kIdle) {
@@ -134,43 +134,6 @@ void Session::on_timer(Time now) {
   run_decision();
 }
 
-// ---- sending routes -------------------------------------------------------------------------
-
-Result<void> Session::send_update(Time now, const bgp_wire::Update& update) {
-  now_ = now;
-  if (established_ == nullptr) return make_error(Errc::kUnavailable, "bgp: session is not established");
-  std::vector<std::uint8_t> bytes;
-  auto r = bgp_wire::encode_update(update, established_->codec, bytes);
-  if (!r) return std::unexpected(r.error());
-  counters_.updates_out++;
-  send_message(*established_, bgp_wire::MessageType::kUpdate, std::move(bytes));
-  return {};
-}
-
-Result<void> Session::send_end_of_rib(Time now, bgp_wire::AfiSafi family) {
-  now_ = now;
-  if (established_ == nullptr) return make_error(Errc::kUnavailable, "bgp: session is not established");
-  std::vector<std::uint8_t> bytes;
-  bgp_wire::encode_end_of_rib(family, bytes);
-  counters_.updates_out++;
-  send_message(*established_, bgp_wire::MessageType::kUpdate, std::move(bytes));
-  return {};
-}
-
-Result<void> Session::send_route_refresh(Time now, bgp_wire::AfiSafi family) {
-  now_ = now;
-  if (established_ == nullptr) return make_error(Errc::kUnavailable, "bgp: session is not established");
-  // bgp_reload_routes: only to a peer that announced capability 2.
-  const auto& peer = established_->remote_open;
-  if (!peer || !peer->has_capability(bgp_wire::CapabilityCode::kRouteRefresh)) {
-    return make_error(Errc::kUnsupported, "bgp: peer does not support route refresh");
-  }
-  std::vector<std::uint8_t> bytes;
-  bgp_wire::encode_route_refresh(bgp_wire::RouteRefresh{family, 0}, bytes);
-  send_message(*established_, bgp_wire::MessageType::kRouteRefresh, std::move(bytes));
-  return {};
-}
-
 // ---- outputs --------------------------------------------------------------------------------
 
 std::optional<Action> Session::poll_action() {
@@ -195,7 +158,9 @@ std::optional<Time> Session::next_deadline() const {
   return best;
 }
 
-State Session::state() const { return std::max(outgoing_.state, incoming_.state); }
+State Session::state() const {
+  return std::max(outgoing_.state, incoming_.state);
+}
 
 State Session::connection_state(ConnectionRole role) const {
   return role == ConnectionRole::kOutgoing ? outgoing_.state : incoming_.state;
@@ -248,7 +213,9 @@ std::optional<Time> Session::start_timer(std::uint32_t seconds) {
   return now_ + Duration::microseconds(time_us - randomize);
 }
 
-void Session::trace(std::string text) { log_.push_back(LogEntry{now_, std::move(text)}); }
+void Session::trace(std::string text) {
+  log_.push_back(LogEntry{now_, std::move(text)});
+}
 
 Session::Connection* Session::find(ConnectionId id) {
   if (outgoing_.id == id) return &outgoing_;
@@ -357,8 +324,8 @@ void Session::leave_established() {
   trace("BGP session closed");
   established_ = nullptr;
   if (protocol_state_ == ProtocolState::kUp) {
-    stop_protocol(bgp_wire::Notification{static_cast<std::uint8_t>(bgp_wire::ErrorCode::kCease),
-                                         bgp_wire::kUnspecificSubcode, {}});
+    stop_protocol(bgp_wire::Notification{
+        static_cast<std::uint8_t>(bgp_wire::ErrorCode::kCease), bgp_wire::kUnspecificSubcode, {}});
   }
 }
 
@@ -369,7 +336,8 @@ void Session::stop_protocol(std::optional<bgp_wire::Notification> cease) {
   const bgp_wire::Notification n =
       cease ? *cease
             : bgp_wire::Notification{static_cast<std::uint8_t>(bgp_wire::ErrorCode::kCease),
-                                     bgp_wire::kUnspecificSubcode, {}};
+                                     bgp_wire::kUnspecificSubcode,
+                                     {}};
   graceful_close(outgoing_, n);
   graceful_close(incoming_, n);
   decision_pending_ = true;
@@ -412,9 +380,8 @@ void Session::error(Connection& conn, bgp_wire::Notification notification,
   }
   send_message(conn, bgp_wire::MessageType::kNotification, std::move(bytes));
   enter_close(conn);
-  enter_idle(conn, fmt::format("BGP Error: {}",
-                               bgp_wire::notification_name(notification.code,
-                                                           notification.subcode)));
+  enter_idle(conn, fmt::format("BGP Error: {}", bgp_wire::notification_name(notification.code,
+                                                                            notification.subcode)));
   if (notification.code != static_cast<std::uint8_t>(bgp_wire::ErrorCode::kCease)) {
     update_error_wait();
     stop_protocol(std::nullopt);
@@ -509,8 +476,8 @@ void Session::enter_established(Connection& conn) {
 
   set_state(conn, State::kEstablished, "KEEPALIVE received");
   set_protocol_state(ProtocolState::kUp);
-  actions_.emplace_back(EstablishedEvent{*conn.id, neighbor_id_, conn.hold_time_s,
-                                         conn.keepalive_time_s});
+  actions_.emplace_back(
+      EstablishedEvent{*conn.id, neighbor_id_, conn.hold_time_s, conn.keepalive_time_s});
 }
 
 // bgp_decision, and the core restarting a protocol that went down (proto_rethink_goal).
@@ -581,31 +548,6 @@ void Session::fire_timers() {
     }
     run_decision();
   }
-}
-
-// bgp_send: BIRD's message counters.
-void Session::send_message(Connection& conn, bgp_wire::MessageType type,
-                           std::vector<std::uint8_t> bytes) {
-  counters_.messages_out++;
-  counters_.bytes_out += bytes.size();
-  switch (type) {
-    case bgp_wire::MessageType::kOpen: counters_.opens_out++; break;
-    case bgp_wire::MessageType::kUpdate: break;  // counted by the callers, as BIRD does
-    case bgp_wire::MessageType::kNotification: counters_.notifications_out++; break;
-    case bgp_wire::MessageType::kKeepalive: counters_.keepalives_out++; break;
-    case bgp_wire::MessageType::kRouteRefresh: counters_.route_refreshes_out++; break;
-  }
-  CALISIM_CHECK(conn.id.has_value(), "bgp: sending on a connection without a socket");
-  actions_.emplace_back(SendAction{*conn.id, type, std::move(bytes)});
-}
-
-// packets.c bgp_fire_tx: sending a KEEPALIVE is what (re)starts the keepalive timer; UPDATEs
-// do not touch it. Keepalive time 0 (hold time 0) means no timer at all.
-void Session::send_keepalive(Connection& conn) {
-  std::vector<std::uint8_t> bytes;
-  bgp_wire::encode_keepalive(bytes);
-  send_message(conn, bgp_wire::MessageType::kKeepalive, std::move(bytes));
-  conn.keepalive_deadline = start_timer(conn.keepalive_time_s);
 }
 
 }  // namespace calisim::bgp

@@ -61,7 +61,8 @@ void Session::receive(Connection& conn, wire::Bytes message) {
 // RFC 6608 §3 subcodes by state (packets.c fsm_err_subcode).
 void Session::fsm_error(Connection& conn) {
   bgp_wire::FsmErrorSubcode subcode = bgp_wire::FsmErrorSubcode::kUnspecified;
-  if (conn.state == State::kOpenSent) subcode = bgp_wire::FsmErrorSubcode::kUnexpectedMessageInOpenSent;
+  if (conn.state == State::kOpenSent)
+    subcode = bgp_wire::FsmErrorSubcode::kUnexpectedMessageInOpenSent;
   if (conn.state == State::kOpenConfirm) {
     subcode = bgp_wire::FsmErrorSubcode::kUnexpectedMessageInOpenConfirm;
   }
@@ -98,7 +99,8 @@ void Session::receive_open(Connection& conn, wire::Bytes message) {
           : static_cast<std::uint16_t>(hold / 3);
   if (hold != 0 && keepalive == 0) keepalive = 1;
   if (hold < config_.min_hold_time_s || keepalive < config_.min_keepalive_time_s) {
-    error(conn, open_error(bgp_wire::OpenErrorSubcode::kUnacceptableHoldTime, be16(open.hold_time_s)),
+    error(conn,
+          open_error(bgp_wire::OpenErrorSubcode::kUnacceptableHoldTime, be16(open.hold_time_s)),
           fmt::format("OPEN: hold time {} s is below the minimum", open.hold_time_s));
     return;
   }
@@ -147,8 +149,8 @@ void Session::receive_open(Connection& conn, wire::Bytes message) {
           local_id < peer_id || (local_id == peer_id && config_.local_as < config_.peer_as);
       if (peer_dominant == (conn.role == ConnectionRole::kIncoming)) {
         trace("Connection collision, giving up the other connection");
-        error(that, bgp_wire::Notification::cease(
-                        bgp_wire::CeaseSubcode::kConnectionCollisionResolution),
+        error(that,
+              bgp_wire::Notification::cease(bgp_wire::CeaseSubcode::kConnectionCollisionResolution),
               "connection collision");
         break;
       }
@@ -192,8 +194,8 @@ void Session::receive_update(Connection& conn, wire::Bytes message) {
 
   bgp_wire::UpdateDecodeResult r = bgp_wire::decode_update(message, conn.codec);
   if (r.notification) {
-    std::string reason = r.update.errors.empty() ? std::string("UPDATE: malformed")
-                                                 : r.update.errors.back().reason;
+    std::string reason =
+        r.update.errors.empty() ? std::string("UPDATE: malformed") : r.update.errors.back().reason;
     error(conn, std::move(*r.notification), reason);
     return;
   }
@@ -269,8 +271,9 @@ void Session::receive_route_refresh(Connection& conn, wire::Bytes message) {
   }
   if (!config_.enable_route_refresh) {
     error(conn,
-          bgp_wire::Notification::header(bgp_wire::HeaderErrorSubcode::kBadMessageType,
-                                         {static_cast<std::uint8_t>(bgp_wire::MessageType::kRouteRefresh)}),
+          bgp_wire::Notification::header(
+              bgp_wire::HeaderErrorSubcode::kBadMessageType,
+              {static_cast<std::uint8_t>(bgp_wire::MessageType::kRouteRefresh)}),
           "ROUTE-REFRESH without the capability");
     return;
   }
@@ -287,9 +290,9 @@ void Session::receive_route_refresh(Connection& conn, wire::Bytes message) {
   }
   // RFC 7313 gave the reserved octet a meaning only when both sides announced enhanced route
   // refresh; otherwise every ROUTE-REFRESH is a plain request.
-  const bool enhanced = config_.enable_route_refresh && conn.remote_open &&
-                        conn.remote_open->has_capability(
-                            bgp_wire::CapabilityCode::kEnhancedRouteRefresh);
+  const bool enhanced =
+      config_.enable_route_refresh && conn.remote_open &&
+      conn.remote_open->has_capability(bgp_wire::CapabilityCode::kEnhancedRouteRefresh);
   if (!enhanced) refresh.subtype = 0;
   if (refresh.subtype > 2) {
     trace(fmt::format("Got ROUTE-REFRESH message with unknown subtype {}, ignoring",

@@ -13,13 +13,20 @@ namespace bgp_wire = wire::bgp;
 
 std::string_view to_string(State state) {
   switch (state) {
-    case State::kIdle: return "Idle";
-    case State::kConnect: return "Connect";
-    case State::kActive: return "Active";
-    case State::kOpenSent: return "OpenSent";
-    case State::kOpenConfirm: return "OpenConfirm";
-    case State::kEstablished: return "Established";
-    case State::kClose: return "Close";
+    case State::kIdle:
+      return "Idle";
+    case State::kConnect:
+      return "Connect";
+    case State::kActive:
+      return "Active";
+    case State::kOpenSent:
+      return "OpenSent";
+    case State::kOpenConfirm:
+      return "OpenConfirm";
+    case State::kEstablished:
+      return "Established";
+    case State::kClose:
+      return "Close";
   }
   return "Unknown";
 }
@@ -28,10 +35,14 @@ std::string_view to_string(State state) {
 // RIB's business, not the session's).
 std::string_view to_string(ProtocolState state) {
   switch (state) {
-    case ProtocolState::kDown: return "down";
-    case ProtocolState::kStart: return "start";
-    case ProtocolState::kUp: return "up";
-    case ProtocolState::kStop: return "stop";
+    case ProtocolState::kDown:
+      return "down";
+    case ProtocolState::kStart:
+      return "start";
+    case ProtocolState::kUp:
+      return "up";
+    case ProtocolState::kStop:
+      return "stop";
   }
   return "???";
 }
@@ -39,13 +50,20 @@ std::string_view to_string(ProtocolState state) {
 // bgp.c bgp_err_classes
 std::string_view error_class_prefix(ErrorClass error_class) {
   switch (error_class) {
-    case ErrorClass::kNone: return "";
-    case ErrorClass::kMisc: return "Error: ";
-    case ErrorClass::kSocket: return "Socket: ";
-    case ErrorClass::kReceived: return "Received: ";
-    case ErrorClass::kSent: return "BGP Error: ";
-    case ErrorClass::kAutoDown: return "Automatic shutdown: ";
-    case ErrorClass::kManualDown: return "";
+    case ErrorClass::kNone:
+      return "";
+    case ErrorClass::kMisc:
+      return "Error: ";
+    case ErrorClass::kSocket:
+      return "Socket: ";
+    case ErrorClass::kReceived:
+      return "Received: ";
+    case ErrorClass::kSent:
+      return "BGP Error: ";
+    case ErrorClass::kAutoDown:
+      return "Automatic shutdown: ";
+    case ErrorClass::kManualDown:
+      return "";
   }
   return "";
 }
@@ -64,7 +82,8 @@ wire::bgp::Open local_open(const SessionConfig& config) {
   bgp_wire::Open open = bgp_wire::Open::make(config.local_as, config.hold_time_s, config.router_id);
   open.capabilities.clear();
   open.capabilities.emplace_back(bgp_wire::MultiprotocolCapability{bgp_wire::kIpv4Unicast});
-  if (config.enable_route_refresh) open.capabilities.emplace_back(bgp_wire::RouteRefreshCapability{});
+  if (config.enable_route_refresh)
+    open.capabilities.emplace_back(bgp_wire::RouteRefreshCapability{});
   if (config.graceful_restart != GracefulRestartMode::kOff) {
     bgp_wire::GracefulRestartCapability gr;
     gr.restart_time_s = std::min(config.graceful_restart_time_s,

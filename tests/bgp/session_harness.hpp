@@ -18,8 +18,12 @@
 
 namespace calisim {
 // Times print as seconds in gtest messages.
-inline void PrintTo(const Time& t, std::ostream* os) { *os << fmt::format("{:.6f}s", t.to_seconds()); }
-inline void PrintTo(const Duration& d, std::ostream* os) { *os << fmt::format("{:.6f}s", d.to_seconds()); }
+inline void PrintTo(const Time& t, std::ostream* os) {
+  *os << fmt::format("{:.6f}s", t.to_seconds());
+}
+inline void PrintTo(const Duration& d, std::ostream* os) {
+  *os << fmt::format("{:.6f}s", d.to_seconds());
+}
 }  // namespace calisim
 
 namespace calisim::bgp::test {
@@ -29,9 +33,15 @@ namespace bw = wire::bgp;
 inline constexpr wire::Ipv4Address kNode1{10, 0, 0, 1};
 inline constexpr wire::Ipv4Address kNode2{10, 0, 0, 2};
 
-inline Time at_s(std::int64_t s) { return Time::zero() + Duration::seconds(s); }
-inline Duration ms(std::int64_t n) { return Duration::milliseconds(n); }
-inline Duration sec(std::int64_t n) { return Duration::seconds(n); }
+inline Time at_s(std::int64_t s) {
+  return Time::zero() + Duration::seconds(s);
+}
+inline Duration ms(std::int64_t n) {
+  return Duration::milliseconds(n);
+}
+inline Duration sec(std::int64_t n) {
+  return Duration::seconds(n);
+}
 
 // A mesh peering as Calico's bird.cfg writes it, seen from `self` towards `peer`.
 inline SessionConfig mesh_config(wire::Ipv4Address self, wire::Ipv4Address peer,
@@ -161,8 +171,8 @@ struct Twin {
   RandomStream rng;
   Time jitter(Time now, std::int64_t seconds) {
     const std::int64_t us = seconds * 1'000'000;
-    return now + Duration::microseconds(
-                     us - static_cast<std::int64_t>(rng.uniform(static_cast<std::uint64_t>(us / 4 + 1))));
+    return now + Duration::microseconds(us - static_cast<std::int64_t>(rng.uniform(
+                                                 static_cast<std::uint64_t>(us / 4 + 1))));
   }
 };
 
@@ -171,10 +181,13 @@ class Harness {
   explicit Harness(SessionConfig config, std::uint64_t seed = 1)
       : session(std::move(config), RandomStream(seed)) {}
 
-  // The actions produced since the last drain.
+  // The actions produced since the last drain (also kept in `history`).
   std::vector<Action> drain() {
     std::vector<Action> out;
-    while (auto a = session.poll_action()) out.push_back(std::move(*a));
+    while (auto a = session.poll_action()) {
+      history.push_back(*a);
+      out.push_back(std::move(*a));
+    }
     return out;
   }
 
@@ -209,6 +222,7 @@ class Harness {
   }
 
   Session session;
+  std::vector<Action> history;
 };
 
 }  // namespace calisim::bgp::test

@@ -254,7 +254,7 @@ struct SessionStatus {
   // error class and message ("Active        Socket: Connection refused", "Established   "),
   // or only the error when the protocol is down. calicoctl prints its words joined by spaces.
   std::string info;
-  Time since;  // last protocol state change (the SINCE column)
+  Time since;                     // last protocol state change (the SINCE column)
   wire::Ipv4Address neighbor_id;  // 0.0.0.0 until an OPEN was accepted
   std::uint16_t hold_time_s = 0;  // negotiated, of the Established connection
   std::uint16_t keepalive_time_s = 0;
@@ -363,14 +363,13 @@ class Session {
   void graceful_restart_done();
   void run_decision();
   void fire_timers();
-  void send_message(Connection& conn, wire::bgp::MessageType type,
-                    std::vector<std::uint8_t> bytes);
-  void send_keepalive(Connection& conn);
   void trace(std::string text);
   Connection* find(ConnectionId id);
-  Connection& other(Connection& conn) {
-    return &conn == &outgoing_ ? incoming_ : outgoing_;
-  }
+  Connection& other(Connection& conn) { return &conn == &outgoing_ ? incoming_ : outgoing_; }
+
+  // Sending (session_tx.cpp).
+  void send_message(Connection& conn, wire::bgp::MessageType type, std::vector<std::uint8_t> bytes);
+  void send_keepalive(Connection& conn);
 
   // Receiving (session_rx.cpp).
   void receive(Connection& conn, wire::Bytes message);
