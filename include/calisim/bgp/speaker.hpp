@@ -1,0 +1,153 @@
+#pragma once
+// One node's BGP daemon (BIRD under Calico): a Session per neighbour, the Rib, and optionally
+// the kernel protocol that installs best routes into the node's namespace. It is sans-IO too:
+// the world reaches it through SpeakerIo (open/write/close TCP connections, wake me at T) and
+// tells it what happened through the on_* calls. Two worlds exist: SimBgpIo (simulated TCP in
+// a dataplane::Namespace, sim_io.hpp) and PosixBgpIo (real sockets, posix_io.hpp), so the same
+// speaker peers with simulated nodes and with a real BIRD or GoBGP.
+//
+// After every input the speaker "pumps": it carries out each session's actions (connect, send,
+// close; Established → the peer's routes and our initial feed; Down → its routes withdrawn;
+// UPDATE → into the RIB), sends each established peer what changed for it (withdrawals, then
+// announcements grouped by attributes, split to fit 4096-byte messages) and an End-of-RIB after
+// the initial feed, syncs the kernel protocol, and asks to be woken at the earliest deadline.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <calisim/bgp/kernel.hpp>
+#include <calisim/bgp/rib.hpp>
+#include <calisim/bgp/session.hpp>
+#include <calisim/sim/random.hpp>
+#include <calisim/sim/time.hpp>
+#include <calisim/wire/address.hpp>
+#include <calisim/wire/bytes.hpp>
+
+namespace calisim::bgp {
+
+class SpeakerIo {
+ public:
+  virtual ~SpeakerIo() = default;
+  // Open a TCP connection from `local` to remote:port; report on_connected or
+  // on_connect_failed with `id`.
+  virtual void connect(ConnectionId id, wire::Ipv4Address local, wire::Ipv4Address remote,
+                       std::uint16_t port) = 0;
+  virtual void send(ConnectionId id, wire::Bytes bytes) = 0;
+  // Close (FIN after what was sent); no more on_* calls for `id` are expected.
+  virtual void close(ConnectionId id) = 0;
+  // Call Speaker::on_timer at or after `at` (a later call replaces an earlier request).
+  virtual void wake_at(Time at) = 0;
+};
+
+struct SpeakerConfig {
+  std::string name;  // the node, for logs and events
+  std::uint32_t local_as = 64512;
+  wire::Ipv4Address router_id;
+  std::uint64_t seed = 1;  // the sessions' jitter streams derive from it and the peer name
+};
+
+struct NeighborConfig {
+  PeerConfig peer;        // name, address, AS, export/import filters, rr client, ...
+  SessionConfig session;  // timers, passive; local/peer AS and addresses are filled in
+  std::uint16_t port = 179;
+};
+
+// What a neighbour looks like from outside: the `show protocols` row and the counters.
+struct NeighborStatus {
+  std::string name;
+  wire::Ipv4Address address;
+  SessionStatus session;
+  std::size_t routes_imported = 0;  // in the Adj-RIB-In
+  std::size_t routes_exported = 0;  // in the Adj-RIB-Out
+};
+
+// A state change of a neighbour's protocol, as events.jsonl records it.
+struct NeighborEvent {
+  Time at;
+  std::string neighbor;
+  std::string what;   // "established", "down"
+  std::string detail; // the reason for a down
+};
+
+class Speaker {
+ public:
+  Speaker(SpeakerConfig config, SpeakerIo& io);
+  ~Speaker();
+  Speaker(const Speaker&) = delete;
+  Speaker& operator=(const Speaker&) = delete;
+
+  std::size_t add_neighbor(NeighborConfig config);
+  // BIRD's `protocol kernel`: best routes go into `ns` (call before start).
+  void attach_kernel(dataplane::Namespace& ns, KernelConfig config);
+
+  void start(Time now);
+  // Every session stops (Cease, administrative shutdown); routes learned are withdrawn.
+  void stop(Time now);
+
+  // ---- from the world ------------------------------------------------------------------------
+  void on_connected(Time now, ConnectionId id);
+  void on_connect_failed(Time now, ConnectionId id, std::string_view error);
+  // A connection arrived from `remote`: the id to report its bytes under, or nullopt when no
+  // neighbour has that address (BIRD: "Unexpected connect from unknown address"; close it).
+  std::optional<ConnectionId> on_incoming(Time now, wire::Ipv4Address remote);
+  void on_bytes(Time now, ConnectionId id, wire::Bytes bytes);
+  void on_closed(Time now, ConnectionId id, std::string_view error);
+  void on_timer(Time now);
+
+  // ---- what it knows -------------------------------------------------------------------------
+  Rib& rib() { return rib_; }
+  const Rib& rib() const { return rib_; }
+  std::size_t neighbor_count() const { return neighbors_.size(); }
+  const Session& session(std::size_t neighbor) const { return *neighbors_[neighbor]->session; }
+  Session& session(std::size_t neighbor) { return *neighbors_[neighbor]->session; }
+  NeighborStatus status(std::size_t neighbor) const;
+  std::optional<std::size_t> find_neighbor(std::string_view name) const;
+  KernelProtocol* kernel() { return kernel_.get(); }
+  const SpeakerConfig& config() const { return config_; }
+  std::optional<Time> next_deadline() const;
+
+  void set_event_listener(std::function<void(const NeighborEvent&)> listener) {
+    listener_ = std::move(listener);
+  }
+  // Local routes changed (originate/withdraw_local on rib()): send and install them.
+  void routes_changed(Time now) { pump(now); }
+
+ private:
+  struct Neighbor {
+    NeighborConfig config;
+    SourceId source{};
+    std::unique_ptr<Session> session;
+    bool end_of_rib_sent = false;
+  };
+  struct Link {
+    std::size_t neighbor;
+    ConnectionId local;  // the id the session knows
+  };
+
+  void pump(Time now);
+  void run_actions(Time now, std::size_t index);
+  void export_to(Time now, Neighbor& n);
+  std::optional<std::size_t> link_of(ConnectionId global, ConnectionId* local) const;
+  ConnectionId global_id(std::size_t neighbor, ConnectionId local);
+  void forget(std::size_t neighbor, ConnectionId local);
+  void emit(Time now, const Neighbor& n, std::string what, std::string detail);
+
+  SpeakerConfig config_;
+  SpeakerIo* io_;
+  Rib rib_;
+  std::unique_ptr<KernelProtocol> kernel_;
+  std::vector<std::unique_ptr<Neighbor>> neighbors_;
+  std::map<std::uint64_t, Link> links_;  // global connection id -> neighbour and local id
+  std::uint64_t next_global_ = 1;
+  std::optional<Time> requested_wake_;
+  bool pumping_ = false;
+  std::function<void(const NeighborEvent&)> listener_;
+};
+
+}  // namespace calisim::bgp
