@@ -507,12 +507,12 @@ void resolve_pools(Draft& draft) {
     for (std::size_t j = 0; j < i; ++j) {
       const auto& other = draft.pools[j];
       if (other.name == pool.name) {
-        ctx.error(pool.where, "metadata.name",
+        ctx.error(draft.pool_names[i].where, draft.pool_names[i].path,
                   fmt::format("IPPool {} is defined twice (first on line {})", in_quotes(pool.name),
-                              other.where.line));
+                              draft.pool_names[j].where.line));
         ok = false;
       } else if (other.cidr.contains(pool.cidr.address()) || pool.cidr.contains(other.cidr.address())) {
-        ctx.error(pool.where, "spec.cidr",
+        ctx.error(draft.pool_cidrs[i].where, draft.pool_cidrs[i].path,
                   fmt::format("IPPool {} ({}) overlaps IPPool {} ({})", in_quotes(pool.name),
                               pool.cidr.to_string(), in_quotes(other.name), other.cidr.to_string()));
         ok = false;
@@ -664,6 +664,13 @@ void resolve_endpoint(Ctx& ctx, const Draft& draft, const EndpointRef& e, Durati
   }
   // A pod the file defines but that was rejected has its own error already.
   if (draft.rejected_pods.contains(e.ref.name)) return;
+  if (auto it = draft.workload_kinds.find(e.ref.name); it != draft.workload_kinds.end()) {
+    ctx.error(e.ref.where, e.ref.path,
+              fmt::format("{} is a {}, not a pod: name one of its pods (calisim.io/pod-name-suffixes "
+                          "pins their names)",
+                          e.ref.name, it->second));
+    return;
+  }
   std::vector<std::string> keys;
   for (const auto& p : out.pods) keys.push_back(p.key());
   ctx.error(e.ref.where, e.ref.path,
@@ -699,12 +706,12 @@ void resolve_traffic_and_events(Draft& draft) {
 
 void assemble(Draft& draft) {
   Ctx& ctx = draft.ctx;
-  if (draft.topologies == 0) {
+  if (draft.topologies == 0 && !draft.failed_documents) {
     ctx.error({}, "", "no Topology document (apiVersion: calisim.io/v1, kind: Topology): a "
                       "scenario needs its nodes");
     return;
   }
-  if (draft.failed_documents) {
+  if (draft.failed_documents || draft.topologies == 0) {
     // References into a broken document would only mislead; the Topology's own environment can
     // still be checked.
     resolve_environment(draft);

@@ -86,7 +86,8 @@ std::optional<EncapsulationMode> read_mode(Ctx& ctx, const Field& field, std::st
 
 void read_ip_pool(Draft& draft, const MapView& document) {
   Ctx& ctx = draft.ctx;
-  auto name = resource_name(draft, document);
+  Location name_where;
+  auto name = resource_name(draft, document, &name_where);
   auto spec_field = document.require("spec");
   if (!spec_field || !name) return;
   MapView spec(ctx, *spec_field,
@@ -186,7 +187,10 @@ void read_ip_pool(Draft& draft, const MapView& document) {
     }
   }
   not_modelled(ctx, spec, {"namespaceSelector", "assignmentMode"});
-  if (ok) draft.pools.push_back(std::move(pool));
+  if (!ok) return;
+  draft.pools.push_back(std::move(pool));
+  draft.pool_names.push_back(Ref{*name, join_path(document.self().path, "metadata.name"), name_where});
+  draft.pool_cidrs.push_back(Ref{draft.pools.back().cidr.to_string(), cidr_field->path, cidr_field->where});
 }
 
 std::vector<wire::Ipv4Prefix> read_service_cidrs(Ctx& ctx, const Field& field) {

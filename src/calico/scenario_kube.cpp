@@ -277,6 +277,7 @@ void read_workload(Draft& draft, const MapView& document, scenario::WorkloadKind
   w.workload.name = *meta->name;
   w.workload.namespace_name = meta->namespace_name.value_or("default");
   w.workload.where = document.self().where;
+  draft.workload_kinds[fmt::format("{}/{}", w.workload.namespace_name, w.workload.name)] = kind_name;
   bool ok = true;
   if (auto problem = check_dns_subdomain(*meta->name); !problem.empty()) {
     ctx.error(meta->name_where, join_path(meta->path, "name"),

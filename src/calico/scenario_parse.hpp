@@ -3,6 +3,7 @@
 // (scenario_topology.cpp, scenario_calico.cpp, scenario_kube.cpp), then scenario.cpp checks the
 // references between documents and assembles the Scenario.
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -101,6 +102,8 @@ struct Draft {
   // Calico resources
   std::vector<CalicoNodeDraft> calico_nodes;
   std::vector<scenario::IpPool> pools;
+  std::vector<Ref> pool_names;                  // parallel: metadata.name
+  std::vector<Ref> pool_cidrs;                  // parallel: spec.cidr
   std::vector<scenario::BgpConfiguration> bgp_configurations;
   std::vector<Ref> bgp_configuration_names;    // parallel
   std::vector<scenario::BgpPeer> bgp_peers;
@@ -115,6 +118,7 @@ struct Draft {
   std::vector<WorkloadDraft> workloads;
   std::size_t next_order = 0;
   std::set<std::string> rejected_pods;  // "<ns>/<name>" of pods with errors: no follow-on errors
+  std::map<std::string, std::string> workload_kinds;  // "<ns>/<name>" -> "Deployment", ...
 };
 
 // Reads one document (a mapping with apiVersion and kind) into the draft; `path` is the prefix of

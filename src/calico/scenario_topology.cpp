@@ -642,6 +642,7 @@ void read_subnets(Draft& draft, const Field& field) {
 // An interface and its owner (node or router), for the checks below.
 struct Port {
   std::string owner;
+  std::size_t machine;  // one number per node or router, even when two share a name
   scenario::Interface* iface;
   InterfaceDraft* draft;
 };
@@ -715,24 +716,26 @@ void check_topology(Draft& draft) {
   std::vector<Port> ports;
   for (std::size_t n = 0; n < s.nodes.size(); ++n) {
     for (std::size_t i = 0; i < s.nodes[n].interfaces.size(); ++i) {
-      ports.push_back(Port{s.nodes[n].name, &s.nodes[n].interfaces[i], &draft.nodes[n].interfaces[i]});
+      ports.push_back(
+          Port{s.nodes[n].name, n, &s.nodes[n].interfaces[i], &draft.nodes[n].interfaces[i]});
     }
   }
   for (std::size_t r = 0; r < s.routers.size(); ++r) {
     for (std::size_t i = 0; i < s.routers[r].interfaces.size(); ++i) {
       ports.push_back(
-          Port{s.routers[r].name, &s.routers[r].interfaces[i], &draft.routers[r].interfaces[i]});
+          Port{s.routers[r].name, s.nodes.size() + r, &s.routers[r].interfaces[i],
+               &draft.routers[r].interfaces[i]});
     }
   }
 
-  std::map<std::pair<std::string, std::string>, Location> interface_names;
+  std::map<std::pair<std::size_t, std::string>, Location> interface_names;
   // (subnet, address) -> "<owner> <interface>": one address per segment.
   std::map<std::pair<std::string, std::uint32_t>, std::string> addresses;
   for (auto& port : ports) {
     scenario::Interface& iface = *port.iface;
     const Ref& name_ref = port.draft->name;
     const Ref& address_ref = port.draft->address;
-    if (auto [it, fresh] = interface_names.emplace(std::pair{port.owner, iface.name}, name_ref.where);
+    if (auto [it, fresh] = interface_names.emplace(std::pair{port.machine, iface.name}, name_ref.where);
         !fresh) {
       ctx.error(name_ref.where, name_ref.path,
                 fmt::format("{} already has an interface named {} (line {})", port.owner,
