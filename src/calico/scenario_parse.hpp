@@ -13,6 +13,9 @@
 
 namespace calisim::calico::detail {
 
+constexpr std::int64_t kMinMtu = 68;  // RFC 791: every host must take 68 bytes
+constexpr std::int64_t kMaxMtu = 65535;
+
 // A reference to something defined elsewhere, kept with where it was written so that a dangling
 // one can be reported there once every document has been read.
 struct Ref {
@@ -126,6 +129,10 @@ struct Draft {
 void read_document(Draft& draft, const Field& document);
 
 void read_topology(Draft& draft, const MapView& document);
+// spec.traffic and spec.events (scenario_traffic.cpp); check_events once nodes and subnets are read.
+void read_traffic(Draft& draft, const Field& field);
+void read_events(Draft& draft, const Field& field);
+void check_events(Draft& draft);
 void read_calico_resource(Draft& draft, const MapView& document, std::string_view kind);
 void read_kubernetes_object(Draft& draft, const MapView& document, std::string_view kind);
 
@@ -174,6 +181,9 @@ scenario::FelixSettings read_felix_spec(Ctx& ctx, const Field& spec);
 // was written).
 void apply_felix_env(Ctx& ctx, const scenario::EnvVar& var, scenario::FelixSettings& felix,
                      bool report, std::string_view path);
+
+// The checks between documents, and the Scenario's final shape (scenario_assemble.cpp).
+void assemble(Draft& draft);
 
 // Kubernetes expansion and scheduling (scenario_kube.cpp): turns the draft's pods and workloads
 // into the Scenario's pods, in creation order.
