@@ -1,10 +1,15 @@
 // The `calisim` command.
 
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <calisim/calico/cluster.hpp>
+#include <calisim/calico/scenario.hpp>
 
 #include "cli/demo.hpp"
 
@@ -43,6 +48,95 @@ int run_lab(const calisim::cli::DemoOptions& options) {
   return kExitOk;
 }
 
+struct RunOptions {
+  std::string scenario_path;  // empty: the built-in lab
+  std::string out = "calisim-out";
+  std::optional<std::uint64_t> seed;
+  bool capture = true;
+  std::string show_node;  // whose views to print; empty: the first control-plane node
+};
+
+// `calisim run [SCENARIO.yaml]`: build the cluster, run it for the scenario's duration, print
+// the pings and the views a Calico user looks at, and leave the run directory.
+int run_scenario(const RunOptions& options) {
+  using namespace calisim;
+  Result<calico::Scenario> scenario =
+      options.scenario_path.empty()
+          ? calico::parse_scenario(calico::default_lab_scenario_yaml(), "lab-ipip.yaml")
+          : calico::load_scenario(options.scenario_path);
+  if (!scenario) {
+    fmt::print(stderr, "calisim: {}\n", scenario.error().message);
+    return kExitUsage;
+  }
+  for (const auto& w : scenario->warnings) fmt::print(stderr, "{}\n", w.to_string());
+  if (options.seed) scenario->seed = *options.seed;
+  const std::filesystem::path run_dir = std::filesystem::path(options.out) / scenario->name;
+  calico::ClusterOptions co;
+  co.run_dir = run_dir;
+  co.capture = options.capture;
+  auto cluster = calico::Cluster::create(*scenario, co);
+  if (!cluster) {
+    fmt::print(stderr, "calisim: {}\n", cluster.error().message);
+    return kExitRunFailed;
+  }
+  fmt::print("calisim {}: scenario {} (seed {}), {} nodes, simulating {} s\n", CALISIM_VERSION,
+             scenario->name, scenario->seed, scenario->nodes.size(),
+             scenario->duration.ns() / 1'000'000'000);
+  (*cluster)->run();
+  for (const auto& p : (*cluster)->pings()) {
+    fmt::print("\n$ kubectl exec {} -- {}\n", p.from, p.command);
+    for (const auto& line : p.lines) fmt::print("{}\n", line);
+  }
+  std::string node = options.show_node;
+  if (node.empty()) {
+    for (const auto& n : scenario->nodes) {
+      if (n.role == calico::scenario::NodeRole::kControlPlane) {
+        node = n.name;
+        break;
+      }
+    }
+    if (node.empty() && !scenario->nodes.empty()) node = scenario->nodes.front().name;
+  }
+  if (!node.empty()) {
+    fmt::print("\n{}$ calicoctl ipam show --show-blocks\n{}", node,
+               (*cluster)->calicoctl_ipam_show(true));
+    fmt::print("\n{}$ calicoctl node status\n{}", node, (*cluster)->calicoctl_node_status(node));
+    fmt::print("{}$ calicoctl get workloadendpoint -A\n{}", node,
+               (*cluster)->calicoctl_get_workloadendpoints(true));
+    fmt::print("{}$ route -n\n{}", node, (*cluster)->view("route -n", node));
+  }
+  auto finished = (*cluster)->finish();
+  if (!finished) {
+    fmt::print(stderr, "calisim: {}\n", finished.error().message);
+    return kExitRunFailed;
+  }
+  fmt::print("\nrun directory: {} (capture.pcapng, events.jsonl, summary.json)\n",
+             run_dir.string());
+  std::fflush(stdout);
+  return kExitOk;
+}
+
+int check_scenario_file(const std::string& path) {
+  std::string text;
+  {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+      fmt::print(stderr, "calisim: cannot open {}\n", path);
+      return kExitUsage;
+    }
+    char buf[65536];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    std::fclose(f);
+  }
+  const auto parsed = calisim::calico::check_scenario(text, path);
+  for (const auto& d : parsed.diagnostics) fmt::print(stderr, "{}\n", d.to_string());
+  if (!parsed.ok()) return kExitUsage;
+  fmt::print("{}: ok ({} nodes, {} pods)\n", path, parsed.scenario->nodes.size(),
+             parsed.scenario->pods.size());
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,8 +150,21 @@ int main(int argc, char** argv) {
   app.add_option("--echoes", options.echoes, "ICMP echo exchanges to send")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  auto* run = app.add_subcommand("run", "Run the built-in two-node lab (the default)");
-  (void)run;
+  RunOptions run_options;
+  auto* run = app.add_subcommand(
+      "run", "Run a scenario (default: the built-in two-node kubeadm lab, examples/lab-ipip.yaml)");
+  run->add_option("scenario", run_options.scenario_path, "Scenario YAML file")
+      ->check(CLI::ExistingFile);
+  run->add_option("--node", run_options.show_node, "Node whose views to print");
+  run->add_option("--out", out, "Folder for run directories");
+  run->add_option("--seed", options.seed, "Seed of every random choice (same seed, same bytes)");
+  bool no_capture = false;
+  run->add_flag("--no-capture", no_capture, "Do not write capture.pcapng");
+  auto* demo = app.add_subcommand(
+      "demo", "The constructed encapsulation demo of the foundation build (IPIP and VXLAN)");
+  auto* check = app.add_subcommand("check", "Parse a scenario and list every problem in it");
+  std::string check_path;
+  check->add_option("scenario", check_path, "Scenario YAML file")->required();
   app.require_subcommand(0, 1);
   app.fallthrough();  // `calisim run --seed 3` as well as `calisim --seed 3 run`
   try {
@@ -67,5 +174,12 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   options.out_root = out;
-  return run_lab(options);
+  if (demo->parsed()) return run_lab(options);
+  if (check->parsed()) return check_scenario_file(check_path);
+  run_options.out = out;
+  if (app.get_option("--seed")->count() > 0 || run->get_option("--seed")->count() > 0) {
+    run_options.seed = options.seed;
+  }
+  run_options.capture = !no_capture;
+  return run_scenario(run_options);
 }

@@ -1,0 +1,86 @@
+#pragma once
+// A running Calico cluster built from a Scenario (issue #5): the nodes' and routers'
+// namespaces on their segments, calico/node's start-up on each node (address autodetection,
+// the tunnel address from IPAM, Felix's tunnel devices and VXLAN routes), BIRD as a BGP
+// speaker per node over simulated TCP (the node-to-node mesh or route reflectors, Calico's
+// export and kernel filters), pods plumbed by the CNI plugin when the scenario creates them,
+// the scenario's traffic and faults at their times — and the run directory: capture.pcapng with
+// every interface of every namespace, events.jsonl, summary.json.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <calisim/calico/ipam.hpp>
+#include <calisim/calico/scenario.hpp>
+#include <calisim/dataplane/namespace.hpp>
+#include <calisim/sim/result.hpp>
+#include <calisim/sim/simulator.hpp>
+
+namespace calisim::calico {
+
+struct ClusterOptions {
+  // The run directory; empty: nothing is written (views and results stay in memory).
+  std::filesystem::path run_dir;
+  bool capture = true;  // capture.pcapng in run_dir
+};
+
+// One ping of the scenario's traffic, with what it printed.
+struct PingRun {
+  std::string from;  // "default/hello-776c774f98-894tt"
+  std::string to;    // "default/hi"
+  std::string command;  // "ping -c 5 192.168.136.5"
+  std::vector<std::string> lines;
+  std::uint64_t transmitted = 0;
+  std::uint64_t received = 0;
+  std::vector<std::uint8_t> ttls;
+};
+
+class Cluster {
+ public:
+  static Result<std::unique_ptr<Cluster>> create(const Scenario& scenario,
+                                                 ClusterOptions options = {});
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  Simulator& sim();
+  const Scenario& scenario() const;
+  // Runs the simulation to `until` (default: the scenario's duration).
+  void run_until(Time until);
+  void run();
+  // Flushes and closes the run directory's files and writes summary.json.
+  Result<void> finish();
+
+  // ---- what a user inspects ----------------------------------------------------------------
+  dataplane::Namespace* node_namespace(std::string_view node);
+  dataplane::Namespace* pod_namespace(std::string_view namespace_name, std::string_view pod);
+  std::optional<wire::Ipv4Address> pod_ip(std::string_view namespace_name,
+                                          std::string_view pod) const;
+  std::optional<wire::Ipv4Prefix> node_ip(std::string_view node) const;
+  const Ipam& ipam() const;
+  const std::vector<PingRun>& pings() const;
+
+  // `calicoctl ipam show [--show-blocks]`.
+  std::string calicoctl_ipam_show(bool show_blocks) const;
+  // `calicoctl node status` on a node.
+  std::string calicoctl_node_status(std::string_view node) const;
+  // `calicoctl get workloadendpoint [-A] [-o wide]`.
+  std::string calicoctl_get_workloadendpoints(bool all_namespaces, bool wide = false) const;
+  // `route -n`, `ip route`, `ip -br addr`, `ip -br link`, `ip neigh` on a node or a pod
+  // ("node" or "namespace/pod").
+  std::string view(std::string_view what, std::string_view where) const;
+  // The BGP state of `node`'s session named `peer` (Mesh_203_248_23_215): "Established", ...
+  std::string bgp_state(std::string_view node, std::string_view peer) const;
+
+ private:
+  struct Impl;
+  explicit Cluster(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace calisim::calico

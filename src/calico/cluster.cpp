@@ -1,0 +1,920 @@
+#include <calisim/calico/cluster.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include <calisim/bgp/kernel.hpp>
+#include <calisim/bgp/policy.hpp>
+#include <calisim/bgp/sim_io.hpp>
+#include <calisim/bgp/speaker.hpp>
+#include <calisim/calico/autodetect.hpp>
+#include <calisim/calico/calicoctl_views.hpp>
+#include <calisim/calico/cni.hpp>
+#include <calisim/calico/ipam_views.hpp>
+#include <calisim/capture/capture_set.hpp>
+#include <calisim/dataplane/capture_tap.hpp>
+#include <calisim/dataplane/faults.hpp>
+#include <calisim/dataplane/ping.hpp>
+#include <calisim/dataplane/segment.hpp>
+#include <calisim/dataplane/tcp_stack.hpp>
+#include <calisim/dataplane/tunnel.hpp>
+#include <calisim/dataplane/views.hpp>
+#include <calisim/sim/event_log.hpp>
+#include <calisim/wire/sha1.hpp>
+
+namespace calisim::calico {
+namespace {
+
+using dataplane::Namespace;
+using wire::Ipv4Address;
+using wire::Ipv4Prefix;
+using wire::MacAddress;
+
+// VirtualBox's OUI and three bytes of sha1("<host>/<ifname>"): stable names, stable MACs.
+MacAddress nic_mac(std::string_view host, std::string_view ifname) {
+  const auto d = wire::sha1(fmt::format("{}/{}", host, ifname));
+  return MacAddress({0x08, 0x00, 0x27, d[0], d[1], d[2]});
+}
+
+// felix/calc/vxlan_resolver.go vtepMACForHost: 0x66 then sha1(nodename)[0:5].
+MacAddress vtep_mac(std::string_view node) {
+  const auto d = wire::sha1(node);
+  return MacAddress({0x66, d[0], d[1], d[2], d[3], d[4]});
+}
+
+std::string bird_name(std::string_view prefix, Ipv4Address a) {
+  std::string s = fmt::format("{}_{}", prefix, a);
+  std::replace(s.begin(), s.end(), '.', '_');
+  return s;
+}
+
+bgp::EncapMode to_bird(scenario::EncapsulationMode m) {
+  switch (m) {
+    case scenario::EncapsulationMode::kAlways: return bgp::EncapMode::kAlways;
+    case scenario::EncapsulationMode::kCrossSubnet: return bgp::EncapMode::kCrossSubnet;
+    case scenario::EncapsulationMode::kNever: break;
+  }
+  return bgp::EncapMode::kNever;
+}
+
+// Calico selectors, the part scenarios use: all(), has(k), !has(k), k == 'v', k != 'v', joined
+// by &&.
+bool selector_matches(std::string_view selector, const scenario::Labels& labels) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+  };
+  selector = trim(selector);
+  if (selector.empty() || selector == "all()") return true;
+  std::size_t pos = 0;
+  while (pos <= selector.size()) {
+    const auto amp = selector.find("&&", pos);
+    std::string_view term =
+        trim(selector.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos));
+    bool ok = false;
+    auto unquote = [&](std::string_view v) {
+      v = trim(v);
+      if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"')) v = v.substr(1, v.size() - 2);
+      return v;
+    };
+    if (term == "all()") {
+      ok = true;
+    } else if (term.starts_with("!has(") && term.ends_with(")")) {
+      ok = !labels.contains(std::string(term.substr(5, term.size() - 6)));
+    } else if (term.starts_with("has(") && term.ends_with(")")) {
+      ok = labels.contains(std::string(term.substr(4, term.size() - 5)));
+    } else if (auto ne = term.find("!="); ne != std::string_view::npos) {
+      auto it = labels.find(std::string(trim(term.substr(0, ne))));
+      ok = it == labels.end() || it->second != unquote(term.substr(ne + 2));
+    } else if (auto eq = term.find("=="); eq != std::string_view::npos) {
+      auto it = labels.find(std::string(trim(term.substr(0, eq))));
+      ok = it != labels.end() && it->second == unquote(term.substr(eq + 2));
+    }
+    if (!ok) return false;
+    if (amp == std::string_view::npos) break;
+    pos = amp + 2;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct Cluster::Impl {
+  struct NodeState {
+    const scenario::Node* spec = nullptr;
+    std::unique_ptr<Namespace> ns;
+    std::vector<dataplane::EthernetPort*> nics;
+    std::optional<DetectedAddress> address;  // the node's BGP address, if autodetection worked
+    std::string autodetect_error;
+    std::uint32_t host_mtu = 1500;
+    dataplane::IpipTunnel* tunl0 = nullptr;
+    dataplane::VxlanTunnel* vxlan = nullptr;
+    std::optional<Ipv4Address> ipip_address;
+    std::optional<Ipv4Address> vxlan_address;
+    MacAddress vtep;
+    std::unique_ptr<dataplane::TcpStack> tcp;
+    std::unique_ptr<bgp::SimBgpIo> io;
+    std::unique_ptr<bgp::Speaker> speaker;
+    std::vector<Ipv4Prefix> originated;
+    std::vector<Ipv4Prefix> felix_routes;  // VXLAN routes Felix installed
+  };
+  struct PodState {
+    const scenario::Pod* spec = nullptr;
+    std::size_t node = 0;
+    std::unique_ptr<Namespace> ns;
+    Ipv4Address ip;
+    std::string interface;
+    bool alive = false;
+  };
+
+  Scenario scenario;
+  ClusterOptions options;
+  Simulator sim;
+  wire::PacketPool pool;
+  std::map<std::string, std::unique_ptr<dataplane::Segment>> segments;
+  std::vector<NodeState> nodes;
+  std::vector<std::unique_ptr<Namespace>> routers;
+  std::vector<PodState> pods;
+  Ipam ipam;
+  std::optional<capture::CaptureSet> capture;
+  std::optional<dataplane::CaptureTap> tap;
+  EventLog events;
+  std::unique_ptr<dataplane::FaultSchedule> faults;
+  std::vector<std::unique_ptr<dataplane::Ping>> ping_objects;
+  std::vector<PingRun> pings;
+  bool ipip_enabled = false;
+  bool vxlan_enabled = false;
+  std::uint32_t pod_mtu = 1500;
+
+  explicit Impl(const Scenario& s, ClusterOptions o)
+      : scenario(s), options(std::move(o)), sim(s.seed) {}
+
+  dataplane::Segment& segment(const std::string& name, const scenario::Link* link) {
+    auto it = segments.find(name);
+    if (it != segments.end()) return *it->second;
+    dataplane::LinkParams params = link != nullptr ? link->params : dataplane::LinkParams{};
+    return *segments.emplace(name, std::make_unique<dataplane::Segment>(sim, name, params))
+                .first->second;
+  }
+
+  void record(std::string_view type, std::initializer_list<EventLog::Field> fields) {
+    events.record(sim.now(), type, fields);
+  }
+
+  void watch(Namespace& ns) {
+    if (tap) tap->attach(ns);
+    const std::string name = ns.name();
+    ns.set_drop_listener([this, name](const dataplane::DropEvent& e) {
+      record("drop", {{"namespace", std::string_view(name)},
+                      {"reason", to_string(e.reason)},
+                      {"device", e.device != nullptr ? std::string_view(e.device->name())
+                                                     : std::string_view("")}});
+    });
+  }
+
+  Result<void> build_hosts(Namespace& ns, const std::vector<scenario::Interface>& interfaces,
+                           std::string_view owner, std::vector<dataplane::EthernetPort*>* nics) {
+    (void)ns.set_up("lo", true);
+    (void)ns.add_address("lo", Ipv4Prefix(Ipv4Address(127, 0, 0, 1), 8));
+    for (const auto& i : interfaces) {
+      const scenario::Subnet* subnet = scenario.find_subnet(i.subnet);
+      auto& seg = segment(i.segment(owner), subnet != nullptr ? &subnet->link : nullptr);
+      auto& port = ns.add_device<dataplane::EthernetPort>(i.name, nic_mac(owner, i.name), seg,
+                                                          i.mtu_bytes);
+      if (nics != nullptr) nics->push_back(&port);
+      if (auto r = ns.add_address(i.name, i.address); !r) return r;
+      if (auto r = ns.set_up(i.name, true); !r) return r;
+    }
+    return {};
+  }
+
+  Result<void> add_routes(Namespace& ns, const std::optional<Ipv4Address>& gateway,
+                          const std::vector<scenario::Route>& routes, bool dhcp) {
+    auto add = [&](Ipv4Prefix to, Ipv4Address via, std::uint8_t protocol,
+                   std::uint32_t metric) -> Result<void> {
+      auto out = ns.route_output(via);
+      if (!out.ok()) {
+        return make_error(Errc::kInvalidArgument,
+                          fmt::format("{}: gateway {} is not on a connected subnet", ns.name(), via));
+      }
+      dataplane::Route r;
+      r.destination = to;
+      r.gateway = via;
+      r.ifindex = out.route->ifindex;
+      r.protocol = protocol;
+      r.metric = metric;
+      return ns.fib().add_route(r);
+    };
+    for (const auto& r : routes) {
+      if (auto x = add(r.to, r.via, dataplane::route_protocol::kBoot, 0); !x) return x;
+    }
+    // A NAT default route as VirtualBox's DHCP hands it out: `proto dhcp metric 100`.
+    if (gateway) {
+      if (auto x = add(Ipv4Prefix(Ipv4Address(0), 0), *gateway,
+                       dhcp ? dataplane::route_protocol::kDhcp : dataplane::route_protocol::kBoot,
+                       dhcp ? 100 : 0);
+          !x) {
+        return x;
+      }
+    }
+    return {};
+  }
+
+  Result<void> build() {
+    if (!options.run_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(options.run_dir, ec);
+      if (ec) {
+        return make_error(Errc::kIo, fmt::format("cannot create run directory {}: {}",
+                                                 options.run_dir.string(), ec.message()));
+      }
+      auto log = EventLog::open(options.run_dir / "events.jsonl");
+      if (!log) return std::unexpected(log.error());
+      events = std::move(*log);
+      if (options.capture) {
+        capture::CaptureOptions co;
+        co.pcapng_path = options.run_dir / "capture.pcapng";
+        auto cap = capture::CaptureSet::open(co);
+        if (!cap) return std::unexpected(cap.error());
+        capture.emplace(std::move(*cap));
+        tap.emplace(*capture);
+      }
+    }
+    // IPAM: the pools and the configuration.
+    IpamConfig config;
+    config.strict_affinity = scenario.ipam.strict_affinity;
+    config.auto_allocate_blocks = scenario.ipam.auto_allocate_blocks;
+    config.max_blocks_per_host = scenario.ipam.max_blocks_per_host;
+    if (auto r = ipam.set_config(config); !r) return r;
+    for (const auto& p : scenario.ip_pools) {
+      IpPool ip_pool;
+      ip_pool.name = p.name;
+      ip_pool.cidr = p.cidr;
+      ip_pool.block_size = p.block_size;
+      ip_pool.disabled = p.disabled;
+      if (auto r = ipam.add_pool(ip_pool); !r) return r;
+      if (!p.disabled && p.ipip_mode != scenario::EncapsulationMode::kNever) ipip_enabled = true;
+      if (!p.disabled && p.vxlan_mode != scenario::EncapsulationMode::kNever) vxlan_enabled = true;
+    }
+    // Routers first: plain Linux boxes forwarding between subnets.
+    for (const auto& r : scenario.routers) {
+      auto ns = std::make_unique<Namespace>(sim, pool, r.name);
+      if (auto x = build_hosts(*ns, r.interfaces, r.name, nullptr); !x) return x;
+      ns->set_ip_forward(true);
+      if (auto x = add_routes(*ns, r.default_gateway, r.routes, false); !x) return x;
+      watch(*ns);
+      routers.push_back(std::move(ns));
+    }
+    for (const auto& n : scenario.nodes) {
+      NodeState st;
+      st.spec = &n;
+      st.ns = std::make_unique<Namespace>(sim, pool, n.name);
+      if (auto x = build_hosts(*st.ns, n.interfaces, n.name, &st.nics); !x) return x;
+      st.ns->set_ip_forward(true);  // kubeadm's prerequisite
+      if (auto x = add_routes(*st.ns, n.default_gateway, n.routes, true); !x) return x;
+      watch(*st.ns);
+      nodes.push_back(std::move(st));
+    }
+    for (std::size_t i = 0; i < nodes.size(); ++i) start_calico_node(i);
+    for (std::size_t i = 0; i < nodes.size(); ++i) program_felix(i);
+    for (std::size_t i = 0; i < nodes.size(); ++i) start_bird(i);
+    schedule_pods();
+    schedule_traffic();
+    schedule_events();
+    return {};
+  }
+
+  // calico/node start-up: the node's address, its tunnel addresses, Felix's devices.
+  void start_calico_node(std::size_t index) {
+    NodeState& st = nodes[index];
+    const auto& cn = st.spec->calico_node;
+    if (st.spec->calico.ipv4_address) {
+      st.address = DetectedAddress{"", st.spec->calico.ipv4_address->address(),
+                                   st.spec->calico.ipv4_address->length()};
+    } else if (cn.ip_mode == scenario::NodeIpMode::kFixed && cn.ip) {
+      st.address = DetectedAddress{"", cn.ip->address(), cn.ip->length()};
+    } else {
+      const scenario::EnvVar* method = cn.find("IP_AUTODETECTION_METHOD");
+      auto detected = autodetect_ipv4(*st.ns, method != nullptr ? method->value : "first-found");
+      if (detected) {
+        st.address = *detected;
+      } else {
+        st.autodetect_error = detected.error().message;
+      }
+    }
+    record("calico-node", {{"node", std::string_view(st.spec->name)},
+                           {"address", st.address ? std::string_view(st.address->to_cidr())
+                                                  : std::string_view("")},
+                           {"interface", st.address ? std::string_view(st.address->interface)
+                                                    : std::string_view("")},
+                           {"error", std::string_view(st.autodetect_error)}});
+    // Felix's MTU: the smallest MTU of the NICs matching its pattern (here: every NIC).
+    st.host_mtu = 1500;
+    bool any = false;
+    for (auto* nic : st.nics) {
+      st.host_mtu = any ? std::min(st.host_mtu, nic->mtu()) : nic->mtu();
+      any = true;
+    }
+    // The tunnel addresses, before any pod (allocateip.go).
+    if (ipip_enabled) {
+      auto a = ipam.auto_assign(tunnel_assign_args(TunnelType::kIpip, st.spec->name));
+      if (a) st.ipip_address = a->address;
+    }
+    if (vxlan_enabled) {
+      auto a = ipam.auto_assign(tunnel_assign_args(TunnelType::kVxlan, st.spec->name));
+      if (a) st.vxlan_address = a->address;
+    }
+    if (ipip_enabled) {
+      st.tunl0 = &st.ns->add_device<dataplane::IpipTunnel>("tunl0", st.host_mtu - 20);
+      if (st.ipip_address) (void)st.ns->add_address("tunl0", Ipv4Prefix(*st.ipip_address, 32));
+      (void)st.ns->set_up("tunl0", true);
+    }
+    if (vxlan_enabled) {
+      st.vtep = vtep_mac(st.spec->name);
+      st.vxlan = &st.ns->add_device<dataplane::VxlanTunnel>("vxlan.calico", st.vtep, 4096, 4789,
+                                                            st.host_mtu - 50);
+      if (st.vxlan_address) {
+        (void)st.ns->add_address("vxlan.calico", Ipv4Prefix(*st.vxlan_address, 32));
+      }
+      (void)st.ns->set_up("vxlan.calico", true);
+    }
+    std::uint32_t mtu = st.host_mtu;
+    if (ipip_enabled) mtu = std::min(mtu, st.host_mtu - 20);
+    if (vxlan_enabled) mtu = std::min(mtu, st.host_mtu - 50);
+    pod_mtu = mtu;
+  }
+
+  const scenario::IpPool* pool_of(Ipv4Address a) const {
+    for (const auto& p : scenario.ip_pools) {
+      if (p.cidr.contains(a)) return &p;
+    }
+    return nullptr;
+  }
+
+  // Felix's VXLAN routes, neighbours and FDB entries for every other node's blocks
+  // (vxlan_mgr.go), and the blackholes for this node's own VXLAN blocks (proto 80).
+  void program_felix(std::size_t index) {
+    NodeState& st = nodes[index];
+    if (st.vxlan == nullptr) return;
+    for (const auto& prefix : st.felix_routes) {
+      dataplane::RouteSelector sel;
+      sel.destination = prefix;
+      sel.protocol = dataplane::route_protocol::kFelix;
+      (void)st.ns->fib().remove_route(sel);
+    }
+    st.felix_routes.clear();
+    for (std::size_t j = 0; j < nodes.size(); ++j) {
+      const NodeState& other = nodes[j];
+      for (const auto& block : ipam.affine_blocks(other.spec->name)) {
+        const scenario::IpPool* p = pool_of(block.address());
+        if (p == nullptr || p->vxlan_mode == scenario::EncapsulationMode::kNever) continue;
+        dataplane::Route r;
+        r.destination = block;
+        r.protocol = dataplane::route_protocol::kFelix;
+        if (j == index) {
+          r.type = dataplane::RouteType::kBlackhole;
+        } else {
+          if (!other.vxlan_address || !other.address) continue;
+          const bool same_subnet =
+              st.address &&
+              Ipv4Prefix(st.address->address, st.address->prefix_length).contains(other.address->address);
+          if (p->vxlan_mode == scenario::EncapsulationMode::kCrossSubnet && same_subnet) {
+            // Same subnet under CrossSubnet: straight to the node over the NIC.
+            auto out = st.ns->route_output(other.address->address);
+            if (!out.ok()) continue;
+            r.gateway = other.address->address;
+            r.ifindex = out.route->ifindex;
+          } else {
+            r.gateway = *other.vxlan_address;
+            r.ifindex = st.vxlan->ifindex();
+            r.onlink = true;
+            (void)st.ns->neighbours().add_permanent(st.vxlan->ifindex(), *other.vxlan_address,
+                                                    other.vtep, sim.now());
+            st.vxlan->add_fdb(other.vtep, other.address->address);
+          }
+        }
+        if (st.ns->fib().add_route(r, dataplane::RouteAddMode::kReplace)) {
+          st.felix_routes.push_back(block);
+        }
+      }
+    }
+  }
+
+  bgp::CalicoBirdConfig bird_config(const NodeState& st) const {
+    bgp::CalicoBirdConfig c;
+    for (const auto& p : scenario.ip_pools) {
+      c.pools.push_back(bgp::CalicoIpPool{p.cidr, to_bird(p.ipip_mode), to_bird(p.vxlan_mode),
+                                          p.disable_bgp_export});
+    }
+    for (const auto& b : ipam.affine_blocks(st.spec->name)) c.blocks.push_back(bgp::CalicoBlock{b});
+    if (st.address) c.network = Ipv4Prefix(st.address->address, st.address->prefix_length);
+    return c;
+  }
+
+  // BIRD with confd's configuration: the mesh (or explicit peers), Calico's filters.
+  void start_bird(std::size_t index) {
+    NodeState& st = nodes[index];
+    const auto bgpconf = scenario.bgp_for(st.spec->name);
+    const auto& cn = st.spec->calico_node;
+    if (cn.networking_backend != scenario::NetworkingBackend::kBird || !st.address) return;
+    const std::uint32_t asn =
+        st.spec->calico.as_number.value_or(cn.as_number.value_or(bgpconf.asn()));
+    st.tcp = std::make_unique<dataplane::TcpStack>(*st.ns);
+    st.io = std::make_unique<bgp::SimBgpIo>(*st.tcp, bgpconf.listen_port.value_or(179));
+    st.speaker = std::make_unique<bgp::Speaker>(
+        bgp::SpeakerConfig{.name = st.spec->name, .local_as = asn,
+                           .router_id = st.address->address, .seed = scenario.seed},
+        *st.io);
+    const auto config = bird_config(st);
+    const std::string my_ip = fmt::format("{}", st.address->address);
+    const auto my_cluster = st.spec->calico.route_reflector_cluster_id;
+    auto add_peer = [&](std::string name, const NodeState& other, bool passive, bool rr_client,
+                        std::uint32_t peer_as) {
+      bgp::NeighborConfig c;
+      c.peer.name = std::move(name);
+      c.peer.address = other.address->address;
+      c.peer.as_number = peer_as;
+      c.peer.source_address = st.address->address;
+      c.peer.interface = st.address->interface.empty() ? std::string("eth0") : st.address->interface;
+      c.peer.export_filter = bgp::calico_peer_export(config, peer_as == asn);
+      c.peer.rr_client = rr_client;
+      if (rr_client && my_cluster) c.peer.rr_cluster_id = *my_cluster;
+      c.session.passive = passive;
+      c.port = bgpconf.listen_port.value_or(179);
+      st.speaker->add_neighbor(std::move(c));
+    };
+    // The node-to-node mesh (bird.cfg.template): every other node with an address; a route
+    // reflector (a node with a cluster id) stays out of it; `passive on` when the peer's
+    // address is greater *as a string*, so the higher address connects.
+    if (bgpconf.mesh_enabled() && !my_cluster) {
+      for (const NodeState& other : nodes) {
+        if (&other == &st || !other.address || other.spec->calico.route_reflector_cluster_id) continue;
+        const std::string other_ip = fmt::format("{}", other.address->address);
+        if (other_ip == my_ip) continue;  // a node cannot peer with its own address
+        add_peer(bird_name("Mesh", other.address->address), other, other_ip > my_ip, false,
+                 bgpconf.asn());
+      }
+    }
+    // BGPPeers that select this node and other nodes (route reflectors).
+    for (const auto& bp : scenario.bgp_peers) {
+      const bool selects_me =
+          (!bp.node.empty() && bp.node == st.spec->name) ||
+          (bp.node.empty() && (bp.node_selector.empty() ||
+                               selector_matches(bp.node_selector, st.spec->labels)));
+      if (!selects_me || bp.peer_selector.empty()) continue;
+      const std::string prefix = bp.node.empty() && bp.node_selector.empty() ? "Global" : "Node";
+      for (const NodeState& other : nodes) {
+        if (&other == &st || !other.address) continue;
+        if (!selector_matches(bp.peer_selector, other.spec->labels)) continue;
+        const std::string other_ip = fmt::format("{}", other.address->address);
+        const auto other_cluster = other.spec->calico.route_reflector_cluster_id;
+        const bool rr_client = my_cluster && other_cluster != my_cluster;
+        add_peer(bird_name(prefix, other.address->address), other, other_ip > my_ip, rr_client,
+                 bp.as_number.value_or(bgpconf.asn()));
+      }
+    }
+    // Route reflectors also peer with the nodes that select them.
+    if (my_cluster) {
+      for (const auto& bp : scenario.bgp_peers) {
+        if (bp.peer_selector.empty() || !selector_matches(bp.peer_selector, st.spec->labels)) continue;
+        for (const NodeState& other : nodes) {
+          if (&other == &st || !other.address) continue;
+          const bool selects_other =
+              (!bp.node.empty() && bp.node == other.spec->name) ||
+              (bp.node.empty() && (bp.node_selector.empty() ||
+                                   selector_matches(bp.node_selector, other.spec->labels)));
+          if (!selects_other) continue;
+          if (st.speaker->find_neighbor(bird_name("Node", other.address->address)) ||
+              st.speaker->find_neighbor(bird_name("Global", other.address->address))) {
+            continue;
+          }
+          const std::string other_ip = fmt::format("{}", other.address->address);
+          const auto other_cluster = other.spec->calico.route_reflector_cluster_id;
+          add_peer(bird_name("Node", other.address->address), other, other_ip > my_ip,
+                   other_cluster != my_cluster, bp.as_number.value_or(bgpconf.asn()));
+        }
+      }
+    }
+    bgp::KernelConfig kc;
+    kc.export_filter = bgp::calico_kernel_programming(config);
+    st.speaker->attach_kernel(*st.ns, kc);
+    st.io->attach(*st.speaker);
+    const std::string node = st.spec->name;
+    st.speaker->set_event_listener([this, node](const bgp::NeighborEvent& e) {
+      record("bgp", {{"node", std::string_view(node)},
+                     {"peer", std::string_view(e.neighbor)},
+                     {"event", std::string_view(e.what)},
+                     {"detail", std::string_view(e.detail)}});
+    });
+    originate_blocks(index);
+    st.speaker->start(sim.now());
+  }
+
+  // bird_aggr.cfg: `route <block> blackhole` for each affine block.
+  void originate_blocks(std::size_t index) {
+    NodeState& st = nodes[index];
+    if (!st.speaker) return;
+    bool changed = false;
+    for (const auto& b : ipam.affine_blocks(st.spec->name)) {
+      if (b.length() == 32) continue;
+      if (std::find(st.originated.begin(), st.originated.end(), b) != st.originated.end()) continue;
+      st.speaker->rib().originate(b);
+      st.originated.push_back(b);
+      changed = true;
+    }
+    if (changed) st.speaker->routes_changed(sim.now());
+  }
+
+  std::optional<std::size_t> node_index(std::string_view name) const {
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].spec->name == name) return i;
+    }
+    return std::nullopt;
+  }
+
+  void schedule_pods() {
+    for (const auto& p : scenario.pods) {
+      pods.push_back(PodState{&p, 0, nullptr, {}, {}, false});
+    }
+    for (std::size_t i = 0; i < pods.size(); ++i) {
+      const auto* spec = pods[i].spec;
+      sim.schedule_at(Time::zero() + spec->create_at, [this, i] { create_pod(i); });
+      if (spec->delete_at) {
+        sim.schedule_at(Time::zero() + *spec->delete_at, [this, i] { delete_pod(i); });
+      }
+    }
+  }
+
+  void create_pod(std::size_t i) {
+    PodState& pod = pods[i];
+    const auto* spec = pod.spec;
+    if (spec->host_network) return;
+    auto n = node_index(spec->node);
+    if (!n) return;
+    pod.node = *n;
+    NodeState& st = nodes[*n];
+    const std::string container_id =
+        wire::to_hex(wire::sha1(fmt::format("container/{}", spec->key()))).substr(0, 64);
+    auto assigned = ipam.auto_assign(pod_assign_args(st.spec->name, spec->namespace_name,
+                                                     spec->name, container_id));
+    if (!assigned) {
+      record("pod", {{"pod", std::string_view(spec->key())},
+                     {"event", std::string_view("failed")},
+                     {"error", std::string_view(assigned.error().message)}});
+      return;
+    }
+    pod.ip = assigned->address;
+    pod.ns = std::make_unique<Namespace>(sim, pool, fmt::format("{}/{}", st.spec->name, spec->name));
+    (void)pod.ns->set_up("lo", true);
+    (void)pod.ns->add_address("lo", Ipv4Prefix(Ipv4Address(127, 0, 0, 1), 8));
+    // With the ipip module loaded every namespace has its own tunl0 (down).
+    if (ipip_enabled) pod.ns->add_device<dataplane::IpipTunnel>("tunl0", 1480);
+    watch(*pod.ns);
+    CniArgs args;
+    args.k8s_namespace = spec->namespace_name;
+    args.pod = spec->name;
+    args.ip = pod.ip;
+    args.mtu = pod_mtu;
+    auto rng = sim.random("pod-mac/" + spec->key());
+    args.pod_mac = random_mac(rng.next_u64());
+    auto r = cni_add(*st.ns, *pod.ns, args);
+    if (!r) {
+      record("pod", {{"pod", std::string_view(spec->key())},
+                     {"event", std::string_view("failed")},
+                     {"error", std::string_view(r.error().message)}});
+      return;
+    }
+    pod.interface = r->host_interface;
+    pod.alive = true;
+    record("pod", {{"pod", std::string_view(spec->key())},
+                   {"event", std::string_view("created")},
+                   {"node", std::string_view(st.spec->name)},
+                   {"ip", std::string_view(fmt::format("{}", pod.ip))},
+                   {"interface", std::string_view(pod.interface)}});
+    if (assigned->claimed_block) {
+      originate_blocks(*n);
+      for (std::size_t j = 0; j < nodes.size(); ++j) program_felix(j);
+    }
+  }
+
+  void delete_pod(std::size_t i) {
+    PodState& pod = pods[i];
+    if (!pod.alive) return;
+    NodeState& st = nodes[pod.node];
+    (void)cni_del(*st.ns, pod.interface);
+    (void)ipam.release_ip(pod.ip);
+    pod.alive = false;
+    record("pod", {{"pod", std::string_view(pod.spec->key())},
+                   {"event", std::string_view("deleted")}});
+  }
+
+  std::optional<Ipv4Address> resolve(const scenario::Endpoint& e) const {
+    switch (e.kind) {
+      case scenario::Endpoint::Kind::kAddress: return e.address;
+      case scenario::Endpoint::Kind::kNode: {
+        if (auto n = node_index(e.name); n && nodes[*n].address) return nodes[*n].address->address;
+        return std::nullopt;
+      }
+      case scenario::Endpoint::Kind::kPod:
+        for (const auto& p : pods) {
+          if (p.alive && p.spec->namespace_name == e.namespace_name && p.spec->name == e.name) {
+            return p.ip;
+          }
+        }
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  Namespace* source_namespace(const scenario::Endpoint& e) {
+    if (e.kind == scenario::Endpoint::Kind::kNode) {
+      if (auto n = node_index(e.name)) return nodes[*n].ns.get();
+      for (auto& r : routers) {
+        if (r->name() == e.name) return r.get();
+      }
+      return nullptr;
+    }
+    for (auto& p : pods) {
+      if (p.alive && p.spec->namespace_name == e.namespace_name && p.spec->name == e.name) {
+        return p.ns.get();
+      }
+    }
+    return nullptr;
+  }
+
+  void schedule_traffic() {
+    for (std::size_t i = 0; i < scenario.traffic.size(); ++i) {
+      const auto& t = scenario.traffic[i];
+      if (!t.ping) continue;
+      sim.schedule_at(Time::zero() + t.at, [this, i] { start_ping(*scenario.traffic[i].ping); });
+    }
+  }
+
+  void start_ping(const scenario::PingSpec& spec) {
+    PingRun run;
+    run.from = spec.from.to_string();
+    run.to = spec.to.to_string();
+    Namespace* from = source_namespace(spec.from);
+    auto target = resolve(spec.to);
+    if (from == nullptr || !target) {
+      run.lines.push_back(fmt::format("ping: {}: {}", run.to,
+                                      from == nullptr ? "source is not running"
+                                                      : "Name or service not known"));
+      pings.push_back(std::move(run));
+      return;
+    }
+    run.command = fmt::format("ping -c {} {}", spec.count, *target);
+    dataplane::PingOptions o;
+    o.count = spec.count;
+    o.interval = spec.interval;
+    o.data_bytes = spec.size_bytes;
+    if (spec.ttl) o.ttl = *spec.ttl;
+    ping_objects.push_back(std::make_unique<dataplane::Ping>(*from, *target, o));
+    pings.push_back(std::move(run));
+  }
+
+  void collect_pings() {
+    std::size_t k = 0;
+    for (auto& run : pings) {
+      if (run.command.empty()) continue;
+      if (k >= ping_objects.size()) break;
+      const auto& p = *ping_objects[k++];
+      run.lines = p.lines();
+      run.transmitted = p.statistics().transmitted;
+      run.received = p.statistics().received;
+      run.ttls = p.reply_ttls();
+    }
+  }
+
+  void schedule_events() {
+    faults = std::make_unique<dataplane::FaultSchedule>(sim);
+    faults->set_listener([this](const dataplane::FaultRecord& r) {
+      record("fault", {{"what", std::string_view(r.what)}});
+    });
+    for (const auto& e : scenario.events) {
+      const Time at = Time::zero() + e.at;
+      Namespace* host = nullptr;
+      if (auto n = node_index(e.node)) host = nodes[*n].ns.get();
+      for (auto& r : routers) {
+        if (r->name() == e.node) host = r.get();
+      }
+      dataplane::Segment* seg = nullptr;
+      if (auto it = segments.find(e.subnet); it != segments.end()) seg = it->second.get();
+      auto* port = host != nullptr
+                       ? dynamic_cast<dataplane::EthernetPort*>(host->device(e.interface))
+                       : nullptr;
+      using A = scenario::EventAction;
+      switch (e.action) {
+        case A::kLinkDown: if (port) faults->unplug(at, *port); break;
+        case A::kLinkUp: if (port) faults->plug(at, *port); break;
+        case A::kNodeCrash: if (host) faults->crash(at, *host); break;
+        case A::kNodeRestart: if (host) faults->restart(at, *host); break;
+        case A::kSetLoss: if (seg) faults->set_loss(at, *seg, e.loss); break;
+        case A::kSetDelay: if (seg) faults->set_delay(at, *seg, e.delay); break;
+        case A::kSetRate: if (seg) faults->set_rate(at, *seg, e.rate_bps); break;
+        case A::kSetMtu:
+          if (port) faults->set_mtu(at, *port, e.mtu_bytes);
+          break;
+        case A::kBlockProtocol:
+          if (seg) {
+            if (e.protocol.ip_protocol == 17 && e.protocol.port) {
+              faults->block_udp_port(at, *seg, *e.protocol.port);
+            } else {
+              faults->block_ip_protocol(at, *seg, e.protocol.ip_protocol);
+            }
+          }
+          break;
+        case A::kUnblockProtocol:
+          if (seg) {
+            if (e.protocol.ip_protocol == 17 && e.protocol.port) {
+              faults->unblock_udp_port(at, *seg, *e.protocol.port);
+            } else {
+              faults->unblock_ip_protocol(at, *seg, e.protocol.ip_protocol);
+            }
+          }
+          break;
+      }
+    }
+  }
+
+  const PodState* find_pod(std::string_view ns, std::string_view name) const {
+    for (const auto& p : pods) {
+      if (p.alive && p.spec->namespace_name == ns && p.spec->name == name) return &p;
+    }
+    return nullptr;
+  }
+};
+
+Cluster::Cluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Cluster::~Cluster() = default;
+
+Result<std::unique_ptr<Cluster>> Cluster::create(const Scenario& scenario, ClusterOptions options) {
+  auto impl = std::make_unique<Impl>(scenario, std::move(options));
+  if (auto r = impl->build(); !r) return std::unexpected(r.error());
+  return std::unique_ptr<Cluster>(new Cluster(std::move(impl)));
+}
+
+Simulator& Cluster::sim() { return impl_->sim; }
+const Scenario& Cluster::scenario() const { return impl_->scenario; }
+
+void Cluster::run_until(Time until) {
+  impl_->sim.run_until(until);
+  impl_->collect_pings();
+}
+
+void Cluster::run() { run_until(Time::zero() + impl_->scenario.duration); }
+
+Result<void> Cluster::finish() {
+  impl_->collect_pings();
+  Result<void> result;
+  if (impl_->capture) {
+    if (auto r = impl_->capture->close(); !r && result) result = r;
+  }
+  if (auto r = impl_->events.close(); !r && result) result = r;
+  if (impl_->options.run_dir.empty()) return result;
+  // summary.json: what happened, in a form a notebook reads.
+  std::string s = "{\n";
+  auto str = [](std::string_view v) {
+    std::string out;
+    EventLog::append_json_string(out, v);
+    return out;
+  };
+  s += fmt::format("  \"scenario\": {},\n  \"seed\": {},\n  \"simulated_seconds\": {:.9f},\n",
+                   str(impl_->scenario.name), impl_->scenario.seed,
+                   static_cast<double>(impl_->sim.now().ns()) / 1e9);
+  s += "  \"nodes\": [\n";
+  for (std::size_t i = 0; i < impl_->nodes.size(); ++i) {
+    const auto& n = impl_->nodes[i];
+    s += fmt::format("    {{\"name\": {}, \"address\": {}, \"peers\": [", str(n.spec->name),
+                     str(n.address ? n.address->to_cidr() : ""));
+    if (n.speaker) {
+      for (std::size_t k = 0; k < n.speaker->neighbor_count(); ++k) {
+        const auto st = n.speaker->status(k);
+        s += fmt::format("{}{{\"name\": {}, \"state\": {}, \"info\": {}}}", k == 0 ? "" : ", ",
+                         str(st.name), str(bgp::to_string(st.session.state)),
+                         str(st.session.info));
+      }
+    }
+    s += fmt::format("]}}{}\n", i + 1 == impl_->nodes.size() ? "" : ",");
+  }
+  s += "  ],\n  \"pings\": [\n";
+  for (std::size_t i = 0; i < impl_->pings.size(); ++i) {
+    const auto& p = impl_->pings[i];
+    s += fmt::format("    {{\"from\": {}, \"to\": {}, \"transmitted\": {}, \"received\": {}}}{}\n",
+                     str(p.from), str(p.to), p.transmitted, p.received,
+                     i + 1 == impl_->pings.size() ? "" : ",");
+  }
+  s += "  ]\n}\n";
+  std::ofstream out(impl_->options.run_dir / "summary.json", std::ios::trunc);
+  out << s;
+  if (!out && result) {
+    result = make_error(Errc::kIo, fmt::format("cannot write {}",
+                                               (impl_->options.run_dir / "summary.json").string()));
+  }
+  return result;
+}
+
+dataplane::Namespace* Cluster::node_namespace(std::string_view node) {
+  auto n = impl_->node_index(node);
+  return n ? impl_->nodes[*n].ns.get() : nullptr;
+}
+
+dataplane::Namespace* Cluster::pod_namespace(std::string_view ns, std::string_view pod) {
+  const auto* p = impl_->find_pod(ns, pod);
+  return p != nullptr ? p->ns.get() : nullptr;
+}
+
+std::optional<wire::Ipv4Address> Cluster::pod_ip(std::string_view ns, std::string_view pod) const {
+  const auto* p = impl_->find_pod(ns, pod);
+  if (p == nullptr) return std::nullopt;
+  return p->ip;
+}
+
+std::optional<wire::Ipv4Prefix> Cluster::node_ip(std::string_view node) const {
+  auto n = impl_->node_index(node);
+  if (!n || !impl_->nodes[*n].address) return std::nullopt;
+  const auto& a = *impl_->nodes[*n].address;
+  return wire::Ipv4Prefix(a.address, a.prefix_length);
+}
+
+const Ipam& Cluster::ipam() const { return impl_->ipam; }
+const std::vector<PingRun>& Cluster::pings() const { return impl_->pings; }
+
+std::string Cluster::calicoctl_ipam_show(bool show_blocks) const {
+  return calico::calicoctl_ipam_show(impl_->ipam, show_blocks);
+}
+
+std::string Cluster::calicoctl_node_status(std::string_view node) const {
+  auto n = impl_->node_index(node);
+  if (!n) return fmt::format("Node {} not found\n", node);
+  const auto& st = impl_->nodes[*n];
+  std::vector<views::BgpPeerRow> rows;
+  if (st.speaker) {
+    for (std::size_t k = 0; k < st.speaker->neighbor_count(); ++k) {
+      const auto status = st.speaker->status(k);
+      rows.push_back(views::BgpPeerRow{status.name,
+                                       std::string(bgp::to_string(status.session.protocol_state)),
+                                       status.session.since, status.session.info});
+    }
+  }
+  return views::calicoctl_node_status(st.ns->running(), st.speaker != nullptr, rows,
+                                      impl_->sim.now());
+}
+
+std::string Cluster::calicoctl_get_workloadendpoints(bool all_namespaces, bool wide) const {
+  std::vector<views::WorkloadEndpointRow> rows;
+  for (const auto& p : impl_->pods) {
+    if (!p.alive) continue;
+    const auto& node = impl_->nodes[p.node].spec->name;
+    views::WorkloadEndpointRow row;
+    row.k8s_namespace = p.spec->namespace_name;
+    row.pod = p.spec->name;
+    row.name = workload_endpoint_name(node, p.spec->name);
+    row.node = node;
+    row.networks = {fmt::format("{}/32", p.ip)};
+    row.interface_name = p.interface;
+    row.profiles = {"kns." + p.spec->namespace_name, "ksa." + p.spec->namespace_name + ".default"};
+    rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
+    return x.k8s_namespace + "/" + x.pod < y.k8s_namespace + "/" + y.pod;
+  });
+  return views::calicoctl_get_workloadendpoints(rows, all_namespaces, wide);
+}
+
+std::string Cluster::view(std::string_view what, std::string_view where) const {
+  const Namespace* ns = nullptr;
+  if (auto slash = where.find('/'); slash != std::string_view::npos) {
+    const auto* p = impl_->find_pod(where.substr(0, slash), where.substr(slash + 1));
+    if (p != nullptr) ns = p->ns.get();
+  } else if (auto n = impl_->node_index(where)) {
+    ns = impl_->nodes[*n].ns.get();
+  } else {
+    for (const auto& r : impl_->routers) {
+      if (r->name() == where) ns = r.get();
+    }
+  }
+  if (ns == nullptr) return fmt::format("{}: no such node or pod\n", where);
+  if (what == "route -n") return dataplane::views::route_n(*ns);
+  if (what == "ip route") return dataplane::views::ip_route(*ns);
+  if (what == "ip -br addr") return dataplane::views::ip_br_addr(*ns);
+  if (what == "ip -br link") return dataplane::views::ip_br_link(*ns);
+  if (what == "ip neigh") return dataplane::views::ip_neigh(*ns);
+  if (what == "ip rule") return dataplane::views::ip_rule(*ns);
+  return fmt::format("{}: unknown view\n", what);
+}
+
+std::string Cluster::bgp_state(std::string_view node, std::string_view peer) const {
+  auto n = impl_->node_index(node);
+  if (!n || !impl_->nodes[*n].speaker) return "";
+  auto k = impl_->nodes[*n].speaker->find_neighbor(peer);
+  if (!k) return "";
+  return std::string(bgp::to_string(impl_->nodes[*n].speaker->status(*k).session.state));
+}
+
+}  // namespace calisim::calico
