@@ -562,6 +562,7 @@ TEST(ScenarioErrors, PodsAndTrafficFixture) {
       R"(bad-pods.yaml:40:17: spec.nodeSelector: no node matches nodeSelector {disk=ssd}: pod default/picky would stay Pending)",
       R"(bad-pods.yaml:48:35: metadata.annotations.calisim.io/pod-name-suffixes: "abcde" is not a pod name suffix (5 of "bcdfghjklmnpqrstvwxz2456789"))",
       R"(bad-pods.yaml:55:7: spec.template.metadata.labels: the template's labels do not match spec.selector: `selector` does not match template `labels`)",
+      R"(bad-pods.yaml:62:13: spec.nodeName: no node named "node-3" (did you mean "node-1"?))",
   }));
 }
 
@@ -617,7 +618,7 @@ TEST(ScenarioErrors, ParseScenarioCarriesEveryError) {
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().code, Errc::kInvalidArgument);
   EXPECT_EQ(result.error().message, check_scenario(text, "bad-pods.yaml").error_text());
-  EXPECT_EQ(std::count(result.error().message.begin(), result.error().message.end(), '\n'), 6);
+  EXPECT_EQ(std::count(result.error().message.begin(), result.error().message.end(), '\n'), 7);
 }
 
 TEST(ScenarioLoad, ReadsFilesAndReportsMissingOnes) {
@@ -803,6 +804,7 @@ spec: {cidr: 10.244.0.0/16, blockSize: 28, vxlanMode: CrossSubnet, allowedUses: 
             std::vector<std::string>{"f.yaml:11:29: warning: spec.calicoNode.env.CALICO_IPV4POOL_CIDR: "
                                      "CALICO_IPV4POOL_CIDR is ignored: the file has IPPool resources, "
                                      "and calico-node creates its default pool only when there is none"});
+  EXPECT_EQ(parse.scenario->warnings, parse.diagnostics);  // a parsed scenario keeps its warnings
 }
 
 TEST(ScenarioCalico, BgpNodesListsAndIpam) {
@@ -865,7 +867,7 @@ spec: {strictAffinity: true, maxBlocksPerHost: 4, autoAllocateBlocks: false}
 }
 
 TEST(ScenarioCalico, ReferencesToNodesAreChecked) {
-  EXPECT_EQ(check_scenario(topology() + R"(---
+  const std::string text = topology() + R"(---
 apiVersion: projectcalico.org/v3
 kind: Node
 metadata: {name: w3}
@@ -875,10 +877,15 @@ apiVersion: projectcalico.org/v3
 kind: BGPPeer
 metadata: {name: p}
 spec: {node: wl, peerIP: 10.0.0.1, asNumber: 64999, password: {secretKeyRef: {name: s, key: k}}}
-)", "r.yaml").error_text(),
+)";
+  const auto parse = check_scenario(text, "r.yaml");
+  EXPECT_EQ(parse.error_text(),
             // Two-letter names get no guess: "w3" is as near to w1 as to w2.
             "r.yaml:18:18: metadata.name: no node named \"w3\" in the Topology\n"
             "r.yaml:24:14: spec.node: no node named \"wl\"");
+  EXPECT_EQ(diagnostics_text(parse)[2],
+            "r.yaml:24:53: warning: spec.password: password is ignored: calisim does not model TCP "
+            "MD5 passwords");
 }
 
 TEST(ScenarioTrafficAndEvents, SortedByTimeWithTheirParameters) {
