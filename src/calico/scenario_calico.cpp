@@ -230,11 +230,14 @@ void read_bgp_configuration(Draft& draft, const MapView& document) {
       if (auto s = read_string(ctx, *f)) {
         const std::vector<std::string_view> levels{"Trace", "Debug", "Info", "Warning", "Error", "Fatal"};
         bool found = s->empty();
+        const auto same = [](std::string_view a, std::string_view b) {
+          return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+            const auto low = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+            return low(x) == low(y);
+          });
+        };
         for (const auto& l : levels) {
-          std::string a(l), b(*s);
-          std::transform(a.begin(), a.end(), a.begin(), ::tolower);
-          std::transform(b.begin(), b.end(), b.begin(), ::tolower);
-          if (a == b) {
+          if (same(l, *s)) {
             config.log_severity_screen = std::string(l);
             found = true;
           }
