@@ -3,6 +3,7 @@
 // that is always killed, reaped and cleaned up (even when an assertion ends the test early), and
 // a shell command run with a deadline-friendly retry.
 
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -18,7 +19,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,8 +29,6 @@
 #include <calisim/wire/address.hpp>
 
 #include "test_util.hpp"
-
-extern char** environ;
 
 namespace calisim::test {
 
@@ -87,23 +86,57 @@ class ChildDaemon {
   const std::filesystem::path& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
 
-  // Starts argv[0] with the arguments; false (with the reason in `error`) if it cannot.
+  // Starts argv[0] with the arguments; false (with the reason in `error`) if it cannot. The
+  // child gets SIGKILL if the test process dies first (PR_SET_PDEATHSIG), so a test killed by a
+  // timeout or a signal, whose destructors never run, leaves no daemon behind.
   bool start(const std::vector<std::string>& argv, std::string& error) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const std::string log = log_path().string();
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
+    const std::string log = log_path().string();
+    int report[2];  // the child writes errno here if exec fails; exec closes it (CLOEXEC)
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+      error = std::string("pipe2: ") + std::strerror(errno);
+      return false;
+    }
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ < 0) {
+      error = std::string("fork: ") + std::strerror(errno);
+      ::close(report[0]);
+      ::close(report[1]);
+      return false;
+    }
+    if (pid_ == 0) {
+      // The child: only async-signal-safe calls until exec.
+      ::close(report[0]);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+      const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int in = ::open("/dev/null", O_RDONLY);
+      if (out < 0 || in < 0 || ::dup2(out, STDOUT_FILENO) < 0 || ::dup2(out, STDERR_FILENO) < 0 ||
+          ::dup2(in, STDIN_FILENO) < 0) {
+        const int e = errno;
+        (void)!::write(report[1], &e, sizeof e);
+        ::_exit(127);
+      }
+      ::execv(args[0], args.data());
+      const int e = errno;
+      (void)!::write(report[1], &e, sizeof e);
+      ::_exit(127);
+    }
+    ::close(report[1]);
+    int child_errno = 0;
+    ssize_t n;
+    do {
+      n = ::read(report[0], &child_errno, sizeof child_errno);
+    } while (n < 0 && errno == EINTR);
+    ::close(report[0]);
+    if (n > 0) {
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
       pid_ = -1;
-      error = argv[0] + ": " + std::strerror(rc);
+      error = argv[0] + ": " + std::strerror(child_errno);
       return false;
     }
     return true;
