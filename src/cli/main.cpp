@@ -22,9 +22,9 @@ constexpr int kExitUsage = 2;
 int run_lab(const calisim::cli::DemoOptions& options) {
   using calisim::cli::DemoEncapsulation;
   fmt::print(
-      "calisim {} (foundation build)\n"
-      "The cluster model (host stack, IPAM, Felix, BGP) is not built yet, so this is a\n"
-      "constructed demonstration, not a simulation: {} ICMP echo exchanges from pod\n"
+      "calisim {} demo\n"
+      "A constructed demonstration of the two encapsulations, not a simulation (for that:\n"
+      "`calisim run`): {} ICMP echo exchanges from pod\n"
       "default/hello-776c774f98-894tt on user-worker (203.248.23.215) to pod default/hi on\n"
       "user-controller (203.248.23.214), carried the way Calico's IPIP and VXLAN modes carry\n"
       "them, and written as captures that open in Wireshark. Pod addresses are illustrative.\n",
@@ -150,14 +150,15 @@ int main(int argc, char** argv) {
   app.add_option("--echoes", options.echoes, "ICMP echo exchanges to send")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  // `calisim run --seed 3` as well as `calisim --seed 3 run`: subcommands pass the options they
+  // do not know to the app (set before the subcommands are made: they inherit it).
+  app.fallthrough();
   RunOptions run_options;
   auto* run = app.add_subcommand(
       "run", "Run a scenario (default: the built-in two-node kubeadm lab, examples/lab-ipip.yaml)");
   run->add_option("scenario", run_options.scenario_path, "Scenario YAML file")
       ->check(CLI::ExistingFile);
   run->add_option("--node", run_options.show_node, "Node whose views to print");
-  run->add_option("--out", out, "Folder for run directories");
-  run->add_option("--seed", options.seed, "Seed of every random choice (same seed, same bytes)");
   bool no_capture = false;
   run->add_flag("--no-capture", no_capture, "Do not write capture.pcapng");
   auto* demo = app.add_subcommand(
@@ -166,7 +167,6 @@ int main(int argc, char** argv) {
   std::string check_path;
   check->add_option("scenario", check_path, "Scenario YAML file")->required();
   app.require_subcommand(0, 1);
-  app.fallthrough();  // `calisim run --seed 3` as well as `calisim --seed 3 run`
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -177,9 +177,7 @@ int main(int argc, char** argv) {
   if (demo->parsed()) return run_lab(options);
   if (check->parsed()) return check_scenario_file(check_path);
   run_options.out = out;
-  if (app.get_option("--seed")->count() > 0 || run->get_option("--seed")->count() > 0) {
-    run_options.seed = options.seed;
-  }
+  if (app.get_option("--seed")->count() > 0) run_options.seed = options.seed;
   run_options.capture = !no_capture;
   return run_scenario(run_options);
 }

@@ -21,7 +21,7 @@ CommandResult run_cli(const std::string& args) { return run_command(kCli + " " +
 
 std::filesystem::path run_demo(const std::string& name, std::uint64_t seed) {
   const auto dir = work_dir(name);
-  const auto r = run_cli("--out '" + dir.string() + "' --seed " + std::to_string(seed));
+  const auto r = run_cli("demo --out '" + dir.string() + "' --seed " + std::to_string(seed));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   return dir;
 }
