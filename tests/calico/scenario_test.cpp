@@ -247,14 +247,14 @@ TEST(ScenarioExamples, LabHasTheSeedsNodesPoolPodsAndPing) {
   EXPECT_FALSE(felix.vxlan_vni.has_value());
 }
 
-TEST(ScenarioExamples, WrongAutodetectIsTheLabWithFirstFound) {
+TEST(ScenarioExamples, WrongAutodetectIsTheLabWithCanReach) {
   const Scenario lab = parse_ok(default_lab_scenario_yaml());
   const Scenario wrong = load_example("lab-wrong-autodetect.yaml");
   EXPECT_EQ(wrong.name, "lab-wrong-autodetect");
   ASSERT_EQ(wrong.nodes.size(), 2u);
   for (const auto& node : wrong.nodes) {
-    EXPECT_EQ(node.calico_node.ip_autodetection.method, scenario::AutodetectionMethod::kFirstFound);
-    EXPECT_EQ(node.calico_node.find("IP_AUTODETECTION_METHOD")->value, "first-found");
+    EXPECT_EQ(node.calico_node.ip_autodetection.method, scenario::AutodetectionMethod::kCanReach);
+    EXPECT_EQ(node.calico_node.find("IP_AUTODETECTION_METHOD")->value, "can-reach=8.8.8.8");
   }
   EXPECT_EQ(pod_names(wrong), pod_names(lab));
   EXPECT_EQ(pod_nodes(wrong), pod_nodes(lab));
