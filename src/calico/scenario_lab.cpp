@@ -12,7 +12,7 @@ std::string_view default_lab_scenario_yaml() {
 # Each VM has two NICs. enp0s3 is VirtualBox's NAT: every VM gets 10.0.2.15/24 on a network of
 # its own, so the two enp0s3 share nothing. enp0s8 is the host-only /25 both VMs sit on. Calico
 # must be told to use enp0s8 (IP_AUTODETECTION_METHOD); lab-wrong-autodetect.yaml shows what
-# first-found does instead.
+# can-reach=8.8.8.8 does instead.
 apiVersion: calisim.io/v1
 kind: Topology
 metadata:

@@ -165,7 +165,7 @@ TEST(ScenarioExamples, LabHasTheSeedsNodesPoolPodsAndPing) {
   EXPECT_EQ(worker.role, scenario::NodeRole::kWorker);
   for (const auto* node : {&controller, &worker}) {
     ASSERT_EQ(node->interfaces.size(), 2u);
-    // enp0s3 first (ifindex order: what first-found would walk), isolated, on 10.0.2.15/24.
+    // enp0s3 first (ifindex order), isolated, on 10.0.2.15/24.
     EXPECT_EQ(node->interfaces[0].name, "enp0s3");
     EXPECT_EQ(node->interfaces[0].address.to_string(), "10.0.2.15/24");
     EXPECT_TRUE(node->interfaces[0].isolated());

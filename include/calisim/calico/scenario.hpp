@@ -200,7 +200,9 @@ struct Node {
   // plane, node-role.kubernetes.io/control-plane="" as kubeadm sets them; then the Topology's
   // labels; then a Calico Node resource's.
   Labels labels;
-  std::vector<Interface> interfaces;  // in ifindex order: first-found autodetection walks it
+  // In ifindex order. calico-node's autodetection walks them last first (GetInterfaces loops in
+  // reverse), so first-found takes the last interface with a usable address.
+  std::vector<Interface> interfaces;
   std::optional<wire::Ipv4Address> default_gateway;
   std::vector<Route> routes;
   CalicoNodeSettings calico_node;
