@@ -40,14 +40,14 @@ namespace calisim::calico::views {
 struct BgpPeerRow {
   // The BIRD protocol name confd gives the peer: Mesh_203_248_23_215, Node_10_0_0_1,
   // Global_10_0_0_9 (IPv6: Mesh_fd00__1). Other names (kernel1, device1, ...) are not listed.
-  std::string protocol_name;
-  std::string state;  // proto_state_name: "up", "start", "down", "stop", "feed", "flush", "wait"
-  Time since;         // the protocol's last state change
+  std::string protocol_name{};
+  std::string state{};  // proto_state_name: "up", "start", "down", "stop", "feed", "flush", "wait"
+  Time since{};         // the protocol's last state change
   // bgp_get_status, as BIRD prints it: "Established", "Active        Socket: Connection
   // refused", "Passive", "Connect", or for a down protocol its last error alone ("Socket:
   // Connection closed") or nothing. calicoctl splits the line on white space, so runs of
   // spaces print as one; a row with no info at all has too few columns and is not listed.
-  std::string info;
+  std::string info{};
 };
 
 // The SINCE column: BIRD 1.6's tm_format_datetime with the default `timeformat protocol`
@@ -76,14 +76,14 @@ std::string render_tabwriter(std::span<const std::vector<std::string>> rows);
 
 // IPPool (resourcemgr/ippool.go).
 struct IpPoolRow {
-  std::string name;  // "default-ipv4-ippool"
-  std::string cidr;  // "192.168.0.0/16"
+  std::string name{};  // "default-ipv4-ippool"
+  std::string cidr{};  // "192.168.0.0/16"
   bool nat_outgoing = false;
-  std::string ipip_mode;   // "Always", "CrossSubnet", "Never"; empty prints "Never"
-  std::string vxlan_mode;  // likewise
+  std::string ipip_mode{};   // "Always", "CrossSubnet", "Never"; empty prints "Never"
+  std::string vxlan_mode{};  // likewise
   bool disabled = false;
   bool disable_bgp_export = false;
-  std::string node_selector;  // "all()" once defaulted
+  std::string node_selector{};  // "all()" once defaulted
 };
 
 // `calicoctl get ippool [-o wide]`: NAME CIDR SELECTOR, or with `wide` NAME CIDR NAT IPIPMODE
@@ -92,12 +92,12 @@ std::string calicoctl_get_ippools(std::span<const IpPoolRow> rows, bool wide = f
 
 // Node (resourcemgr/node.go).
 struct NodeRow {
-  std::string name;  // "user-controller"
+  std::string name{};  // "user-controller"
   // Whether spec.bgp is set at all; without it ASN, IPV4 and IPV6 print empty.
   bool has_bgp = true;
-  std::optional<std::uint32_t> as_number;  // spec.bgp.asNumber; unset: inherited, "(64512)"
-  std::string ipv4_address;                // spec.bgp.ipv4Address, "203.248.23.214/25"
-  std::string ipv6_address;                // spec.bgp.ipv6Address
+  std::optional<std::uint32_t> as_number{};  // spec.bgp.asNumber; unset: inherited, "(64512)"
+  std::string ipv4_address{};                // spec.bgp.ipv4Address, "203.248.23.214/25"
+  std::string ipv6_address{};                // spec.bgp.ipv6Address
 };
 
 // `calicoctl get node [-o wide]`: NAME, or with `wide` NAME ASN IPV4 IPV6. A node without its
@@ -109,10 +109,10 @@ std::string calicoctl_get_nodes(std::span<const NodeRow> rows, bool wide = false
 
 // BGPPeer (resourcemgr/bgppeer.go).
 struct BgpPeerResourceRow {
-  std::string name;
-  std::string peer_ip;        // spec.peerIP, "10.0.0.9" or "10.0.0.9:179"
-  std::string node;           // spec.node; empty for all nodes
-  std::string node_selector;  // spec.nodeSelector
+  std::string name{};
+  std::string peer_ip{};        // spec.peerIP, "10.0.0.9" or "10.0.0.9:179"
+  std::string node{};           // spec.node; empty for all nodes
+  std::string node_selector{};  // spec.nodeSelector
   std::uint32_t as_number = 0;
 };
 
@@ -122,10 +122,10 @@ std::string calicoctl_get_bgppeers(std::span<const BgpPeerResourceRow> rows);
 
 // BGPConfiguration (resourcemgr/bgpconfig.go).
 struct BgpConfigRow {
-  std::string name;                               // "default", "node.<nodename>"
-  std::string log_severity;                       // spec.logSeverityScreen, "Info"
-  std::optional<bool> node_to_node_mesh_enabled;  // unset prints "-"
-  std::optional<std::uint32_t> as_number;         // unset prints "-"
+  std::string name{};                               // "default", "node.<nodename>"
+  std::string log_severity{};                       // spec.logSeverityScreen, "Info"
+  std::optional<bool> node_to_node_mesh_enabled{};  // unset prints "-"
+  std::optional<std::uint32_t> as_number{};         // unset prints "-"
 };
 
 // `calicoctl get bgpconfig` (wide is the same): NAME LOGSEVERITY MESHENABLED ASNUMBER. Rows
@@ -134,21 +134,21 @@ std::string calicoctl_get_bgpconfigs(std::span<const BgpConfigRow> rows);
 
 // WorkloadEndpoint.spec.ipNATs[i]; printed as Go prints the struct: "{10.0.0.5 172.16.0.9}".
 struct IpNat {
-  std::string internal_ip;
-  std::string external_ip;
+  std::string internal_ip{};
+  std::string external_ip{};
 };
 
 // WorkloadEndpoint (resourcemgr/workloadendpoint.go), as the Kubernetes backend derives it from
 // a pod (libcalico-go k8s/conversion/workload_endpoint_default.go).
 struct WorkloadEndpointRow {
-  std::string k8s_namespace;  // "kube-system"
-  std::string pod;            // the pod name; the WORKLOAD column for Kubernetes endpoints
-  std::string name;           // "<node>-k8s-<pod>-eth0", dashes doubled (workload_endpoint_name)
-  std::string node;           // "user-controller"
-  std::vector<std::string> networks;  // spec.ipNetworks, "192.168.136.5/32"
-  std::string interface_name;         // "cali77d085837b5" (veth_name_for_workload)
-  std::vector<std::string> profiles;  // "kns.default", "ksa.default.default"
-  std::vector<IpNat> nats;            // spec.ipNATs (floating IPs)
+  std::string k8s_namespace{};  // "kube-system"
+  std::string pod{};            // the pod name; the WORKLOAD column for Kubernetes endpoints
+  std::string name{};           // "<node>-k8s-<pod>-eth0", dashes doubled (workload_endpoint_name)
+  std::string node{};           // "user-controller"
+  std::vector<std::string> networks{};  // spec.ipNetworks, "192.168.136.5/32"
+  std::string interface_name{};         // "cali77d085837b5" (veth_name_for_workload)
+  std::vector<std::string> profiles{};  // "kns.default", "ksa.default.default"
+  std::vector<IpNat> nats{};            // spec.ipNATs (floating IPs)
 };
 
 // `calicoctl get workloadendpoints [-n <ns> | -A] [-o wide]`: WORKLOAD NODE NETWORKS INTERFACE,
