@@ -179,9 +179,21 @@ std::string bird_route_lines(const RibRoute& r, const BirdViewOptions& options, 
 std::string show_route(const Rib& rib, const BirdViewOptions& options, const ShowRouteOptions& show) {
   std::string out = banner(options);
   std::vector<Ipv4Prefix> prefixes;
-  if (show.prefix) {
-    if (!rib.best(*show.prefix)) return out + "Network not found\n";
-    prefixes.push_back(Ipv4Prefix(show.prefix->network(), show.prefix->length()));
+  if (show.prefix || show.for_address) {
+    // rt_show: net_find (exact) or net_route (longest match), else "Network not found".
+    std::optional<Ipv4Prefix> found;
+    if (show.prefix) {
+      Ipv4Prefix p(show.prefix->network(), show.prefix->length());
+      if (rib.best(p)) found = p;
+    } else {
+      for (int len = 32; len >= 0 && !found; --len) {
+        Ipv4Prefix p(*show.for_address, static_cast<std::uint8_t>(len));
+        p = Ipv4Prefix(p.network(), p.length());
+        if (rib.best(p)) found = p;
+      }
+    }
+    if (!found) return out + "Network not found\n";
+    prefixes.push_back(*found);
   } else {
     prefixes = rib.prefixes_in_bird_order();
   }

@@ -905,6 +905,10 @@ std::size_t Rib::source_count() const { return impl_->sources.size(); }
 
 void Rib::peer_up(SourceId peer, Ipv4Address router_id) {
   Impl::Source& p = impl_->peer(peer);
+  // A new session starts from nothing: whatever the previous one was sent is forgotten and the
+  // whole table goes out again (also after a graceful restart, where the routes from the peer
+  // were kept).
+  impl_->drop_exports(p);
   p.up = true;
   p.remote_id = router_id;
   impl_->clear_all_caches();

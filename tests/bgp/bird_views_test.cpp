@@ -328,6 +328,15 @@ TEST(BirdViews, ShowRouteAllWithReflectionAndExternalRoutes) {
   show.prefix = pfx("10.1.2.0/24");
   EXPECT_EQ(show_route(rib, options, show), "Network not found\n");
   show = {};
+  show.prefix = pfx("192.168.56.0/24");
+  show.protocol = rib.add_protocol("static2", RouteSource::kStatic);  // no route: nothing at all
+  EXPECT_EQ(show_route(rib, options, show), "");
+  show = {};
+  show.for_address = ip("10.244.0.5");  // `show route for 10.244.0.5`
+  EXPECT_EQ(show_route(rib, options, show),
+            "Table master4:\n"
+            "10.244.0.0/26        blackhole [static1 00:00:00.000] * (200)\n");
+  show = {};
   show.export_to = d;
   EXPECT_EQ(show_route(rib, options, show), "");  // BIRD's default `export none`
 }

@@ -579,6 +579,18 @@ TEST(BgpRib, GracefulRestartFlushesWhatWasNotRefreshed) {
   EXPECT_EQ(rib.prefixes(), (std::vector<Ipv4Prefix>{pfx("10.244.1.0/26")}));
 }
 
+TEST(BgpRib, ANewSessionGetsTheWholeTableAgain) {
+  Rib rib(node_a());
+  SourceId a = rib.add_peer(mesh("192.168.56.11"));
+  rib.originate(pfx("10.244.0.0/26"));
+  rib.peer_up(a, ip("192.168.56.11"));
+  EXPECT_EQ(rib.drain(a).announced_count(), 1u);
+  // The session restarted (gracefully: nothing was withdrawn): the new one starts from scratch.
+  rib.peer_up(a, ip("192.168.56.11"));
+  EXPECT_EQ(rib.adj_rib_out_size(a), 0u);
+  EXPECT_EQ(rib.drain(a).announced_count(), 1u);
+}
+
 TEST(BgpRib, IterationOrders) {
   Rib rib(node_a());
   SourceId a = rib.add_peer(mesh("192.168.56.11"));

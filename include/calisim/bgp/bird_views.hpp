@@ -82,6 +82,8 @@ std::string show_protocols(std::span<const BirdProtocolRow> rows, const BirdView
 struct ShowRouteOptions {
   bool all = false;  // `show route all`: the attribute block under each route
   std::optional<wire::Ipv4Prefix> prefix{};  // `show route <prefix>`: that network only
+  // `show route for <address>`: the longest prefix with a route covering the address.
+  std::optional<wire::Ipv4Address> for_address{};
   std::optional<SourceId> protocol{};        // `show route protocol <name>`
   // `show route export <peer>`: the routes the peer's export would send (its best routes that
   // pass bgp_preexport and the export filter), printed as they are in the table.

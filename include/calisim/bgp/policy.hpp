@@ -10,8 +10,8 @@
 // with Filter::call.
 //
 //   Filter f;
-//   f.when(net_matches(*PrefixPattern::parse("10.0.0.0/8{26,32}")), {set_local_pref(200)})
-//    .when(net_in(pool), accept())
+//   f.when(net_matches(*PrefixPattern::parse("10.0.0.0/8{26,32}")), set_local_pref(200))
+//    .when(net_in(pool), {add_community(community(64512, 100)), accept()})
 //    .reject();
 //
 // Attributes are copy-on-write: a filter that only looks costs no copy.

@@ -199,8 +199,9 @@ class Rib {
   std::size_t source_count() const;
 
   // ---- sessions -----------------------------------------------------------------------------
-  // The session reached Established with a neighbour whose BGP identifier is `router_id`: every
-  // prefix is marked for it (BIRD's initial feed), to be drained.
+  // The session reached Established with a neighbour whose BGP identifier is `router_id`: its
+  // Adj-RIB-Out starts empty and every prefix is marked for it (BIRD's initial feed), to be
+  // drained. Also after a graceful restart (its routes, kept stale, stay in the table).
   void peer_up(SourceId peer, wire::Ipv4Address router_id);
   // The session went down: its routes are withdrawn (returns how many), its Adj-RIB-Out and
   // pending changes are dropped.
