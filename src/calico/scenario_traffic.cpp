@@ -53,19 +53,18 @@ std::optional<EndpointRef> read_endpoint(Ctx& ctx, const Field& field) {
   return std::nullopt;
 }
 
-std::optional<scenario::PingSpec> read_ping(Ctx& ctx, const Field& field, TrafficDraft& draft) {
-  MapView map(ctx, field, {"from", "to", "count", "interval", "size", "ttl"});
-  if (!map.ok()) return std::nullopt;
-  scenario::PingSpec ping;
+// The `from` and `to` of a ping or a flow: `from` must be a pod or a node (something that
+// runs the command), `to` any endpoint. False when either is missing or wrong.
+bool read_from_to(Ctx& ctx, MapView& map, TrafficDraft& draft, std::string_view from_rule) {
   bool ok = true;
   if (auto f = map.require("from")) {
     draft.from = read_endpoint(ctx, *f);
     if (draft.from && draft.from->endpoint.kind == scenario::Endpoint::Kind::kAddress) {
       ctx.error(f->where, f->path,
-                "a ping runs in a pod or on a node: want <namespace>/<pod> or node:<name>");
+                fmt::format("{}: want <namespace>/<pod> or node:<name>", from_rule));
       draft.from.reset();
     }
-    ok = ok && draft.from.has_value();
+    ok = draft.from.has_value();
   } else {
     ok = false;
   }
@@ -75,6 +74,14 @@ std::optional<scenario::PingSpec> read_ping(Ctx& ctx, const Field& field, Traffi
   } else {
     ok = false;
   }
+  return ok;
+}
+
+std::optional<scenario::PingSpec> read_ping(Ctx& ctx, const Field& field, TrafficDraft& draft) {
+  MapView map(ctx, field, {"from", "to", "count", "interval", "size", "ttl"});
+  if (!map.ok()) return std::nullopt;
+  scenario::PingSpec ping;
+  bool ok = read_from_to(ctx, map, draft, "a ping runs in a pod or on a node");
   if (auto f = map.get("count")) {
     if (auto v = read_int(ctx, *f, 1, 1'000'000)) ping.count = static_cast<int>(*v);
   }
@@ -104,24 +111,7 @@ std::optional<scenario::FlowSpec> read_flow(Ctx& ctx, const Field& field, Traffi
   MapView map(ctx, field, {"from", "to", "protocol", "port", "bytes"});
   if (!map.ok()) return std::nullopt;
   scenario::FlowSpec flow;
-  bool ok = true;
-  if (auto f = map.require("from")) {
-    draft.from = read_endpoint(ctx, *f);
-    if (draft.from && draft.from->endpoint.kind == scenario::Endpoint::Kind::kAddress) {
-      ctx.error(f->where, f->path,
-                "a flow starts in a pod or on a node: want <namespace>/<pod> or node:<name>");
-      draft.from.reset();
-    }
-    ok = ok && draft.from.has_value();
-  } else {
-    ok = false;
-  }
-  if (auto f = map.require("to")) {
-    draft.to = read_endpoint(ctx, *f);
-    ok = ok && draft.to.has_value();
-  } else {
-    ok = false;
-  }
+  bool ok = read_from_to(ctx, map, draft, "a flow starts in a pod or on a node");
   if (auto f = map.require("protocol")) {
     if (auto p = read_choice(ctx, *f, {"tcp", "udp"}, "a transport protocol")) {
       flow.protocol = *p == 0 ? scenario::TransportProtocol::kTcp : scenario::TransportProtocol::kUdp;
