@@ -86,6 +86,19 @@ std::optional<std::size_t> Speaker::link_of(ConnectionId global, ConnectionId* l
   return it->second.neighbor;
 }
 
+std::optional<ConnectionId> Speaker::established_connection(std::size_t neighbor) const {
+  const Session& session = *neighbors_[neighbor]->session;
+  for (const ConnectionRole role : {ConnectionRole::kOutgoing, ConnectionRole::kIncoming}) {
+    if (session.connection_state(role) != State::kEstablished) continue;
+    const auto local = session.connection_id(role);
+    if (!local) continue;
+    for (const auto& [g, link] : links_) {
+      if (link.neighbor == neighbor && link.local == *local) return ConnectionId{g};
+    }
+  }
+  return std::nullopt;
+}
+
 void Speaker::forget(std::size_t neighbor, ConnectionId local) {
   std::erase_if(links_, [&](const auto& kv) {
     return kv.second.neighbor == neighbor && kv.second.local == local;

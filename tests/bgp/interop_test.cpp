@@ -284,9 +284,11 @@ const std::vector<std::uint8_t> kMalformedUpdate = test::hex(
 TEST_F(BgpInteropBird, MalformedUpdateDrawsBirdsNotification) {
   ASSERT_NO_FATAL_FAILURE(start());
   ASSERT_NO_FATAL_FAILURE(come_up());
-  const auto conns = ours_.io->connections();
-  ASSERT_EQ(conns.size(), 1u);
-  ours_.io->send(conns[0], kMalformedUpdate);
+  // Both sides connect at once; the collision's loser may still be closing, so write on the
+  // connection that carries the Established session.
+  const auto conn = ours_.speaker->established_connection(0);
+  ASSERT_TRUE(conn.has_value());
+  ours_.io->send(*conn, kMalformedUpdate);
   auto r = ours_.io->run_until([&] { return !ours_.established(); }, Duration::seconds(5),
                                Duration::milliseconds(50));
   ASSERT_TRUE(r) << r.error().message;
@@ -482,9 +484,11 @@ TEST_F(BgpInteropGobgp, StopTakesGobgpsSessionDown) {
 TEST_F(BgpInteropGobgp, MalformedUpdateIsTreatedAsWithdrawBadLengthDrawsNotification) {
   ASSERT_NO_FATAL_FAILURE(start());
   ASSERT_NO_FATAL_FAILURE(come_up());
-  const auto conns = ours_.io->connections();
-  ASSERT_EQ(conns.size(), 1u);
-  ours_.io->send(conns[0], kMalformedUpdate);
+  // Both sides connect at once; the collision's loser may still be closing, so write on the
+  // connection that carries the Established session.
+  const auto conn = ours_.speaker->established_connection(0);
+  ASSERT_TRUE(conn.has_value());
+  ours_.io->send(*conn, kMalformedUpdate);
   auto warned = ours_.io->run_until(
       [&] { return contains(test::read_text(gobgpd_->log_path()), "treated as withdraw"); },
       Duration::seconds(5), Duration::milliseconds(50));
@@ -497,7 +501,7 @@ TEST_F(BgpInteropGobgp, MalformedUpdateIsTreatedAsWithdrawBadLengthDrawsNotifica
 
   // A KEEPALIVE header claiming 18 octets, less than a header. (A message of an unknown type
   // would do for BIRD, but GoBGP 3.10 crashes on it: nil pointer in fsmHandler.handlingError.)
-  ours_.io->send(conns[0], test::hex("ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff 00 12 04"));
+  ours_.io->send(*conn, test::hex("ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff 00 12 04"));
   auto down = ours_.io->run_until([&] { return !ours_.established(); }, Duration::seconds(5),
                                   Duration::milliseconds(50));
   ASSERT_TRUE(down) << down.error().message;

@@ -108,6 +108,10 @@ class Speaker {
   Session& session(std::size_t neighbor) { return *neighbors_[neighbor]->session; }
   NeighborStatus status(std::size_t neighbor) const;
   std::optional<std::size_t> find_neighbor(std::string_view name) const;
+  // The id (as given to SpeakerIo) of the connection carrying the neighbour's Established
+  // session, if it is Established. After a collision the losing connection may still be open
+  // for a moment; this is the one that won.
+  std::optional<ConnectionId> established_connection(std::size_t neighbor) const;
   KernelProtocol* kernel() { return kernel_.get(); }
   const SpeakerConfig& config() const { return config_; }
   std::optional<Time> next_deadline() const;
