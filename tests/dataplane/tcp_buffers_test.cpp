@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <numeric>
 #include <vector>
@@ -77,6 +78,49 @@ TEST(TcpReceiveBuffer, WrapsAndRefusesARangeBeyondTheLimit) {
   EXPECT_FALSE(many.insert(2 + 2 * TcpReceiveBuffer::kMaxRanges, one).stored);
   EXPECT_TRUE(many.insert(3, one).stored);  // merges two ranges: no new slot needed
   EXPECT_EQ(many.out_of_order_ranges(), TcpReceiveBuffer::kMaxRanges - 1);
+}
+
+// The storage grows on demand (doubling, up to the capacity) while bytes sit wrapped around the
+// end of the smaller ring: the stream survives the move byte for byte.
+TEST(TcpSendBuffer, StorageGrowsOnDemandKeepingWrappedBytes) {
+  TcpSendBuffer buf(64 * 1024);
+  EXPECT_EQ(buf.storage(), 0u);
+  const auto stream = iota_bytes(20000, 7);
+  const wire::Bytes s(stream);
+  ASSERT_EQ(buf.write(s.first(3000)), 3000u);
+  EXPECT_EQ(buf.storage(), 4096u);
+  buf.consume(2500);
+  ASSERT_EQ(buf.write(s.subspan(3000, 3000)), 3000u);  // wraps inside 4096 bytes
+  EXPECT_EQ(buf.storage(), 4096u);
+  ASSERT_EQ(buf.write(s.subspan(6000, 10000)), 10000u);  // needs 13500: grows
+  EXPECT_EQ(buf.storage(), 13500u);
+  EXPECT_EQ(buf.size(), 13500u);
+  std::vector<std::uint8_t> scratch(13500);
+  const wire::Bytes all = buf.peek(0, 13500, scratch);
+  EXPECT_TRUE(std::equal(all.begin(), all.end(), stream.begin() + 2500));
+  EXPECT_EQ(buf.free(), 64u * 1024 - 13500);
+}
+
+TEST(TcpReceiveBuffer, StorageGrowsOnDemandKeepingWrappedAndOutOfOrderBytes) {
+  TcpReceiveBuffer buf(64 * 1024);
+  EXPECT_EQ(buf.storage(), 0u);
+  const auto stream = iota_bytes(10000, 3);
+  const wire::Bytes s(stream);
+  std::vector<std::uint8_t> out(10000);
+  ASSERT_EQ(buf.insert(0, s.first(3000)).advanced, 3000u);
+  EXPECT_EQ(buf.storage(), 4096u);
+  ASSERT_EQ(buf.read(wire::MutableBytes(out).first(3000)), 3000u);
+  ASSERT_EQ(buf.insert(0, s.subspan(3000, 3000)).advanced, 3000u);  // positions wrap
+  ASSERT_EQ(buf.read(wire::MutableBytes(out).first(1000)), 1000u);  // read_ = 4000
+  // Out of order at positions [8000, 9000): 5000 past read_, beyond 4096 bytes of storage.
+  auto r = buf.insert(2000, s.subspan(8000, 1000));
+  EXPECT_TRUE(r.stored);
+  EXPECT_EQ(r.advanced, 0u);
+  EXPECT_EQ(buf.storage(), 8192u);
+  EXPECT_EQ(buf.insert(0, s.subspan(6000, 2000)).advanced, 3000u);  // fills the hole
+  ASSERT_EQ(buf.read(out), 5000u);
+  EXPECT_TRUE(std::equal(out.begin(), out.begin() + 5000, stream.begin() + 4000));
+  EXPECT_EQ(buf.free(), 64u * 1024);
 }
 
 }  // namespace
