@@ -44,6 +44,7 @@ std::size_t Speaker::add_neighbor(NeighborConfig config) {
       config.session, RandomStream(config_.seed, fmt::format("bgp/{}/{}", config_.name,
                                                              config.peer.name)));
   neighbors_.push_back(std::move(n));
+  touch(neighbors_.size() - 1);
   return neighbors_.size() - 1;
 }
 
@@ -60,23 +61,38 @@ std::optional<std::size_t> Speaker::find_neighbor(std::string_view name) const {
 
 void Speaker::start(Time now) {
   rib_.set_now(now);
-  for (auto& n : neighbors_) n->session->start(now);
+  for (std::size_t i = 0; i < neighbors_.size(); ++i) {
+    neighbors_[i]->session->start(now);
+    touch(i);
+  }
   pump(now);
 }
 
 void Speaker::stop(Time now) {
   rib_.set_now(now);
-  for (auto& n : neighbors_) n->session->stop(now);
+  for (std::size_t i = 0; i < neighbors_.size(); ++i) {
+    neighbors_[i]->session->stop(now);
+    touch(i);
+  }
   pump(now);
 }
 
 ConnectionId Speaker::global_id(std::size_t neighbor, ConnectionId local) {
-  for (const auto& [g, link] : links_) {
-    if (link.neighbor == neighbor && link.local == local) return ConnectionId{g};
+  auto& conns = neighbors_[neighbor]->connections;
+  for (const auto& [l, g] : conns) {
+    if (l == local) return ConnectionId{g};
   }
   const std::uint64_t g = next_global_++;
   links_.emplace(g, Link{neighbor, local});
+  conns.emplace_back(local, g);
   return ConnectionId{g};
+}
+
+void Speaker::touch(std::size_t neighbor) {
+  Neighbor& n = *neighbors_[neighbor];
+  if (n.touched) return;
+  n.touched = true;
+  touched_.push_back(neighbor);
 }
 
 std::optional<std::size_t> Speaker::link_of(ConnectionId global, ConnectionId* local) const {
@@ -92,17 +108,21 @@ std::optional<ConnectionId> Speaker::established_connection(std::size_t neighbor
     if (session.connection_state(role) != State::kEstablished) continue;
     const auto local = session.connection_id(role);
     if (!local) continue;
-    for (const auto& [g, link] : links_) {
-      if (link.neighbor == neighbor && link.local == *local) return ConnectionId{g};
+    for (const auto& [l, g] : neighbors_[neighbor]->connections) {
+      if (l == *local) return ConnectionId{g};
     }
   }
   return std::nullopt;
 }
 
 void Speaker::forget(std::size_t neighbor, ConnectionId local) {
-  std::erase_if(links_, [&](const auto& kv) {
-    return kv.second.neighbor == neighbor && kv.second.local == local;
-  });
+  auto& conns = neighbors_[neighbor]->connections;
+  for (auto it = conns.begin(); it != conns.end(); ++it) {
+    if (it->first != local) continue;
+    links_.erase(it->second);
+    conns.erase(it);
+    return;
+  }
 }
 
 void Speaker::on_connected(Time now, ConnectionId id) {
@@ -111,6 +131,7 @@ void Speaker::on_connected(Time now, ConnectionId id) {
   if (!n) return;
   rib_.set_now(now);
   neighbors_[*n]->session->on_connected(now, local, true);
+  touch(*n);
   pump(now);
 }
 
@@ -121,6 +142,7 @@ void Speaker::on_connect_failed(Time now, ConnectionId id, std::string_view erro
   rib_.set_now(now);
   forget(*n, local);
   neighbors_[*n]->session->on_connect_failed(now, local, error);
+  touch(*n);
   pump(now);
 }
 
@@ -130,8 +152,10 @@ std::optional<ConnectionId> Speaker::on_incoming(Time now, wire::Ipv4Address rem
     const ConnectionId global{next_global_++};
     const ConnectionId local{global.value};  // caller-allocated ids have the top bit clear
     links_.emplace(global.value, Link{i, local});
+    neighbors_[i]->connections.emplace_back(local, global.value);
     rib_.set_now(now);
     neighbors_[i]->session->on_connected(now, local, false);
+    touch(i);
     pump(now);
     // The session may have refused it at once (a collision decided already): then it is gone.
     if (!links_.contains(global.value)) return std::nullopt;
@@ -146,6 +170,7 @@ void Speaker::on_bytes(Time now, ConnectionId id, wire::Bytes bytes) {
   if (!n) return;
   rib_.set_now(now);
   neighbors_[*n]->session->on_bytes(now, local, bytes);
+  touch(*n);
   pump(now);
 }
 
@@ -156,24 +181,28 @@ void Speaker::on_closed(Time now, ConnectionId id, std::string_view error) {
   rib_.set_now(now);
   forget(*n, local);
   neighbors_[*n]->session->on_closed(now, local, error);
+  touch(*n);
   pump(now);
 }
 
 void Speaker::on_timer(Time now) {
   requested_wake_.reset();
   rib_.set_now(now);
-  for (auto& n : neighbors_) {
-    if (auto d = n->session->next_deadline(); d && *d <= now) n->session->on_timer(now);
+  // The sessions whose deadline has come (their entries are refreshed by the pump).
+  std::vector<std::size_t> due;
+  for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now; ++it) {
+    due.push_back(it->second);
+  }
+  for (std::size_t i : due) {
+    neighbors_[i]->session->on_timer(now);
+    touch(i);
   }
   pump(now);
 }
 
 std::optional<Time> Speaker::next_deadline() const {
-  std::optional<Time> next;
-  for (const auto& n : neighbors_) {
-    if (auto d = n->session->next_deadline(); d && (!next || *d < *next)) next = d;
-  }
-  return next;
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.begin()->first;
 }
 
 void Speaker::emit(Time now, const Neighbor& n, std::string what, std::string detail) {
@@ -242,16 +271,35 @@ void Speaker::export_to(Time now, Neighbor& n) {
 void Speaker::pump(Time now) {
   if (pumping_) return;  // an IO call came back into us: the outer pump picks it up
   pumping_ = true;
-  for (int round = 0; round < 4; ++round) {
-    for (std::size_t i = 0; i < neighbors_.size(); ++i) run_actions(now, i);
-    for (auto& n : neighbors_) export_to(now, *n);
-    bool more = false;
+  for (int round = 0;; ++round) {
+    // touched_ may grow while we walk it (an action of one session feeds another).
+    for (std::size_t k = 0; k < touched_.size(); ++k) run_actions(now, touched_[k]);
+    if (round == 4) break;  // what is still pending goes out on the next input
+    // Export to every established peer the RIB holds changes for (an UPDATE just applied may
+    // have made some for all of them), and the End-of-RIB after the initial feed.
+    bool exported = false;
     for (std::size_t i = 0; i < neighbors_.size(); ++i) {
-      run_actions(now, i);
-      more = more || rib_.pending(neighbors_[i]->source) != 0;
+      Neighbor& n = *neighbors_[i];
+      if (!rib_.is_up(n.source)) continue;
+      if (rib_.pending(n.source) == 0 && n.end_of_rib_sent) continue;
+      if (n.session->state() != State::kEstablished) continue;
+      export_to(now, n);
+      touch(i);
+      exported = true;
     }
-    if (!more) break;
+    if (!exported) break;
   }
+  // The touched sessions' deadlines may have moved.
+  for (std::size_t i : touched_) {
+    Neighbor& n = *neighbors_[i];
+    n.touched = false;
+    const std::optional<Time> d = n.session->next_deadline();
+    if (d == n.deadline) continue;
+    if (n.deadline) deadlines_.erase({*n.deadline, i});
+    if (d) deadlines_.emplace(*d, i);
+    n.deadline = d;
+  }
+  touched_.clear();
   if (kernel_) (void)kernel_->sync();
   pumping_ = false;
   if (auto next = next_deadline(); next && (!requested_wake_ || *next != *requested_wake_)) {

@@ -149,6 +149,33 @@ struct Cluster::Impl {
   std::vector<PingRun> pings;
   bool ipip_enabled = false;
   bool vxlan_enabled = false;
+
+  void count_sessions(Convergence& c) const {
+    for (const auto& n : nodes) {
+      if (!n.speaker) continue;
+      c.sessions += n.speaker->neighbor_count();
+      for (std::size_t i = 0; i < n.speaker->neighbor_count(); ++i) {
+        if (n.speaker->session(i).state() == bgp::State::kEstablished) ++c.established;
+      }
+    }
+  }
+
+  // Every node has a unicast route for exactly each block affine to another node.
+  void count_routes(Convergence& c) const {
+    for (const auto& n : nodes) {
+      const dataplane::RouteTable* main = n.ns->fib().table(dataplane::kMainTable);
+      for (const auto& block : ipam.blocks()) {
+        if (!block.affinity() || block.affine_to(n.spec->name)) continue;
+        ++c.routes_expected;
+        if (main == nullptr) continue;
+        const dataplane::Route* r = main->lookup(block.cidr().network(), 0);
+        if (r != nullptr && r->destination == block.cidr() &&
+            r->type == dataplane::RouteType::kUnicast) {
+          ++c.routes_installed;
+        }
+      }
+    }
+  }
   std::uint32_t pod_mtu = 1500;
 
   explicit Impl(const Scenario& s, ClusterOptions o)
@@ -768,6 +795,32 @@ void Cluster::run_until(Time until) {
 }
 
 void Cluster::run() { run_until(Time::zero() + impl_->scenario.duration); }
+
+Convergence Cluster::convergence() const {
+  Convergence c;
+  impl_->count_sessions(c);
+  impl_->count_routes(c);
+  return c;
+}
+
+std::optional<Time> Cluster::run_until_converged(Time limit, Duration step) {
+  std::optional<Time> at;
+  while (impl_->sim.now() < limit) {
+    const Time next = std::min(limit, impl_->sim.now() + step);
+    impl_->sim.run_until(next);
+    // Sessions first: cheap, and the routes cannot all be there before them.
+    Convergence c;
+    impl_->count_sessions(c);
+    if (c.established != c.sessions) continue;
+    impl_->count_routes(c);
+    if (c.converged()) {
+      at = impl_->sim.now();
+      break;
+    }
+  }
+  impl_->collect_pings();
+  return at;
+}
 
 Result<void> Cluster::finish() {
   impl_->collect_pings();

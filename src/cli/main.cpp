@@ -12,6 +12,7 @@
 #include <calisim/calico/scenario.hpp>
 
 #include "cli/demo.hpp"
+#include "cli/scale.hpp"
 
 namespace {
 
@@ -166,6 +167,23 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Parse a scenario and list every problem in it");
   std::string check_path;
   check->add_option("scenario", check_path, "Scenario YAML file")->required();
+  auto* scale = app.add_subcommand(
+      "scale",
+      "Run a generated full-mesh cluster until every BGP session is Established and every "
+      "block route installed; report wall time, simulated time and peak memory");
+  calisim::cli::ScaleRunOptions scale_options;
+  std::string scale_encap = "ipip";
+  scale->add_option("--nodes", scale_options.scale.nodes, "Nodes")->capture_default_str();
+  scale->add_option("--pods-per-node", scale_options.scale.pods_per_node, "Pods on each node")
+      ->capture_default_str();
+  scale->add_option("--encap", scale_encap, "ipip (BGP mesh), vxlan (no BGP) or none (BGP mesh)")
+      ->check(CLI::IsMember({"ipip", "vxlan", "none"}))
+      ->capture_default_str();
+  scale->add_option("--limit", scale_options.scale.duration_s,
+                    "Give up after this many simulated seconds")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  scale->add_flag("--json", scale_options.json, "Print one JSON object instead of the report");
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -176,6 +194,11 @@ int main(int argc, char** argv) {
   options.out_root = out;
   if (demo->parsed()) return run_lab(options);
   if (check->parsed()) return check_scenario_file(check_path);
+  if (scale->parsed()) {
+    scale_options.scale.encapsulation = *calisim::calico::parse_scale_encapsulation(scale_encap);
+    if (app.get_option("--seed")->count() > 0) scale_options.scale.seed = options.seed;
+    return calisim::cli::run_scale(scale_options);
+  }
   run_options.out = out;
   if (app.get_option("--seed")->count() > 0) run_options.seed = options.seed;
   run_options.capture = !no_capture;

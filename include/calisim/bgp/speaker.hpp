@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,8 +105,8 @@ class Speaker {
   Rib& rib() { return rib_; }
   const Rib& rib() const { return rib_; }
   std::size_t neighbor_count() const { return neighbors_.size(); }
+  // Read-only: the speaker caches each session's deadline, so sessions change only through it.
   const Session& session(std::size_t neighbor) const { return *neighbors_[neighbor]->session; }
-  Session& session(std::size_t neighbor) { return *neighbors_[neighbor]->session; }
   NeighborStatus status(std::size_t neighbor) const;
   std::optional<std::size_t> find_neighbor(std::string_view name) const;
   // The id (as given to SpeakerIo) of the connection carrying the neighbour's Established
@@ -128,12 +129,17 @@ class Speaker {
     SourceId source{};
     std::unique_ptr<Session> session;
     bool end_of_rib_sent = false;
+    bool touched = false;  // in touched_: its session had input since the last pump
+    std::optional<Time> deadline;  // the session's next_deadline() as entered in deadlines_
+    // Its open connections: the session's id and the id the IO knows (at most a few).
+    std::vector<std::pair<ConnectionId, std::uint64_t>> connections;
   };
   struct Link {
     std::size_t neighbor;
     ConnectionId local;  // the id the session knows
   };
 
+  void touch(std::size_t neighbor);
   void pump(Time now);
   void run_actions(Time now, std::size_t index);
   void export_to(Time now, Neighbor& n);
@@ -148,6 +154,11 @@ class Speaker {
   std::unique_ptr<KernelProtocol> kernel_;
   std::vector<std::unique_ptr<Neighbor>> neighbors_;
   std::map<std::uint64_t, Link> links_;  // global connection id -> neighbour and local id
+  // The work of a pump is proportional to what changed, not to the number of neighbours
+  // (a 500-node mesh has 499 per speaker): the neighbours whose sessions had input, and every
+  // session's deadline in one ordered set.
+  std::vector<std::size_t> touched_;
+  std::set<std::pair<Time, std::size_t>> deadlines_;
   std::uint64_t next_global_ = 1;
   std::optional<Time> requested_wake_;
   bool pumping_ = false;

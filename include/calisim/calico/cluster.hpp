@@ -40,6 +40,18 @@ struct PingRun {
   std::vector<std::uint8_t> ttls;
 };
 
+// How far the control plane has come: BGP sessions Established, and on every node a route for
+// every block affine to another node (what BIRD, or Felix under VXLAN, installs).
+struct Convergence {
+  std::size_t sessions = 0;
+  std::size_t established = 0;
+  std::size_t routes_expected = 0;
+  std::size_t routes_installed = 0;
+  bool converged() const {
+    return established == sessions && routes_installed == routes_expected;
+  }
+};
+
 class Cluster {
  public:
   static Result<std::unique_ptr<Cluster>> create(const Scenario& scenario,
@@ -53,6 +65,10 @@ class Cluster {
   // Runs the simulation to `until` (default: the scenario's duration).
   void run_until(Time until);
   void run();
+  // Runs until convergence() says converged (checked every `step` of simulated time) or until
+  // `limit`; the simulated time it converged at, or nullopt.
+  std::optional<Time> run_until_converged(Time limit, Duration step = Duration::milliseconds(10));
+  Convergence convergence() const;
   // Flushes and closes the run directory's files and writes summary.json.
   Result<void> finish();
 
