@@ -322,6 +322,7 @@ struct Rib::Impl {
   RibConfig config;
   Time now;
   std::vector<Source> sources;
+  std::vector<std::uint32_t> drain_scratch;  // Rib::drain's working list
   std::optional<std::uint32_t> default_static;
   AttrStore store;
   std::vector<Net> nets;
@@ -462,9 +463,22 @@ struct Rib::Impl {
     return pred == kNone ? net.head : routes[pred].next;
   }
 
+  // Peers with marks since the last take_pending_peers (flag per source index).
+  std::vector<std::uint32_t> pending_peers;
+  std::vector<std::uint8_t> pending_flag;
+  void mark_pending(std::uint32_t source_index) {
+    if (source_index >= pending_flag.size()) pending_flag.resize(source_index + 1, 0);
+    if (pending_flag[source_index]) return;
+    pending_flag[source_index] = 1;
+    pending_peers.push_back(source_index);
+  }
+
   void mark_changed(std::uint32_t net) {
-    for (Source& s : sources) {
-      if (s.is_peer && s.up) s.dirty.mark(net);
+    for (std::uint32_t i = 0; i < sources.size(); ++i) {
+      Source& s = sources[i];
+      if (!s.is_peer || !s.up) continue;
+      s.dirty.mark(net);
+      mark_pending(i);
     }
     for (DirtySet& d : subscribers) d.mark(net);
   }
@@ -915,6 +929,7 @@ void Rib::peer_up(SourceId peer, Ipv4Address router_id) {
   for (std::uint32_t n = 0; n < impl_->nets.size(); ++n) {
     if (impl_->nets[n].head != kNone) p.dirty.mark(n);
   }
+  if (!p.dirty.list.empty()) impl_->mark_pending(static_cast<std::uint32_t>(peer));
 }
 
 std::size_t Rib::peer_down(SourceId peer) {
@@ -1100,8 +1115,12 @@ PeerUpdate Rib::drain(SourceId peer) {
   auto index = static_cast<std::uint32_t>(peer);
   PeerUpdate out;
   if (!p.up) return out;
-  std::vector<std::uint32_t> dirty = std::move(p.dirty.list);
-  p.dirty.list.clear();
+  if (p.dirty.list.empty()) return out;
+  // The dirty list and the scratch swap, so neither gives up its capacity (no allocation per
+  // drain in the steady state).
+  std::vector<std::uint32_t>& dirty = impl_->drain_scratch;
+  dirty.clear();
+  dirty.swap(p.dirty.list);
   for (std::uint32_t n : dirty) p.dirty.flag[n] = 0;
   std::sort(dirty.begin(), dirty.end(), [this](std::uint32_t a, std::uint32_t b) {
     return prefix_less(impl_->nets[a].prefix, impl_->nets[b].prefix);
@@ -1141,6 +1160,15 @@ const PathAttributes* Rib::adj_rib_out(SourceId peer, Ipv4Prefix prefix) const {
 
 std::size_t Rib::adj_rib_out_size(SourceId peer) const { return impl_->source(peer).adj_out_count; }
 std::size_t Rib::pending(SourceId peer) const { return impl_->source(peer).dirty.list.size(); }
+
+void Rib::take_pending_peers(std::vector<SourceId>& out) {
+  out.clear();
+  for (std::uint32_t i : impl_->pending_peers) {
+    impl_->pending_flag[i] = 0;
+    out.push_back(static_cast<SourceId>(i));
+  }
+  impl_->pending_peers.clear();
+}
 
 std::optional<PathAttributes> Rib::export_preview(SourceId peer, Ipv4Prefix prefix) const {
   impl_->source(peer);

@@ -1,6 +1,7 @@
 #include <calisim/bgp/speaker.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include <fmt/format.h>
@@ -40,6 +41,11 @@ std::size_t Speaker::add_neighbor(NeighborConfig config) {
   config.session.peer_address = config.peer.address;
   n->config = config;
   n->source = rib_.add_peer(config.peer);
+  const auto source_index = static_cast<std::size_t>(n->source);
+  if (neighbor_of_source_.size() <= source_index) {
+    neighbor_of_source_.resize(source_index + 1, SIZE_MAX);
+  }
+  neighbor_of_source_[source_index] = neighbors_.size();
   n->session = std::make_unique<Session>(
       config.session, RandomStream(config_.seed, fmt::format("bgp/{}/{}", config_.name,
                                                              config.peer.name)));
@@ -86,6 +92,13 @@ ConnectionId Speaker::global_id(std::size_t neighbor, ConnectionId local) {
   links_.emplace(g, Link{neighbor, local});
   conns.emplace_back(local, g);
   return ConnectionId{g};
+}
+
+void Speaker::export_due(std::size_t neighbor) {
+  Neighbor& n = *neighbors_[neighbor];
+  if (n.export_due) return;
+  n.export_due = true;
+  export_due_.push_back(neighbor);
 }
 
 void Speaker::touch(std::size_t neighbor) {
@@ -228,6 +241,7 @@ void Speaker::run_actions(Time now, std::size_t index) {
           } else if constexpr (std::is_same_v<A, EstablishedEvent>) {
             rib_.peer_up(n.source, a.neighbor_id);
             n.end_of_rib_sent = false;
+            export_due(index);
             emit(now, n, "established", "");
           } else if constexpr (std::is_same_v<A, DownEvent>) {
             if (rib_.is_up(n.source)) rib_.peer_down(n.source);
@@ -277,16 +291,35 @@ void Speaker::pump(Time now) {
     if (round == 4) break;  // what is still pending goes out on the next input
     // Export to every established peer the RIB holds changes for (an UPDATE just applied may
     // have made some for all of them), and the End-of-RIB after the initial feed.
-    bool exported = false;
-    for (std::size_t i = 0; i < neighbors_.size(); ++i) {
-      Neighbor& n = *neighbors_[i];
-      if (!rib_.is_up(n.source)) continue;
-      if (rib_.pending(n.source) == 0 && n.end_of_rib_sent) continue;
-      if (n.session->state() != State::kEstablished) continue;
-      export_to(now, n);
-      touch(i);
-      exported = true;
+    rib_.take_pending_peers(pending_scratch_);
+    for (SourceId source : pending_scratch_) {
+      const auto index = static_cast<std::size_t>(source);
+      if (index < neighbor_of_source_.size() && neighbor_of_source_[index] != SIZE_MAX) {
+        export_due(neighbor_of_source_[index]);
+      }
     }
+    bool exported = false;
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < export_due_.size(); ++k) {
+      const std::size_t i = export_due_[k];
+      Neighbor& n = *neighbors_[i];
+      bool keep = false;
+      if (rib_.is_up(n.source) && (rib_.pending(n.source) != 0 || !n.end_of_rib_sent)) {
+        if (n.session->state() == State::kEstablished) {
+          export_to(now, n);
+          touch(i);
+          exported = true;
+        } else {
+          keep = true;  // up in the RIB a moment before the session says so
+        }
+      }
+      if (keep) {
+        export_due_[kept++] = i;
+      } else {
+        n.export_due = false;
+      }
+    }
+    export_due_.resize(kept);
     if (!exported) break;
   }
   // The touched sessions' deadlines may have moved.

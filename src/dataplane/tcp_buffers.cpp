@@ -11,7 +11,7 @@ namespace {
 
 // The first allocation of a ring, and the growth rule: double, at least what is needed, never
 // beyond the capacity.
-constexpr std::size_t kInitialStorage = 4096;
+constexpr std::size_t kInitialStorage = 512;  // a few BGP messages
 
 std::size_t grown_size(std::size_t current, std::size_t needed, std::size_t capacity) {
   std::size_t size = std::max(current * 2, kInitialStorage);

@@ -80,25 +80,35 @@ TEST(TcpReceiveBuffer, WrapsAndRefusesARangeBeyondTheLimit) {
   EXPECT_EQ(many.out_of_order_ranges(), TcpReceiveBuffer::kMaxRanges - 1);
 }
 
-// The storage grows on demand (doubling, up to the capacity) while bytes sit wrapped around the
-// end of the smaller ring: the stream survives the move byte for byte.
+// The storage grows on demand (up to the capacity, never beyond) while the bytes sit wrapped
+// around the end of the smaller ring: checked against a plain model of the stream through
+// writes and acknowledgements of many sizes.
 TEST(TcpSendBuffer, StorageGrowsOnDemandKeepingWrappedBytes) {
-  TcpSendBuffer buf(64 * 1024);
+  constexpr std::size_t kCapacity = 64 * 1024;
+  TcpSendBuffer buf(kCapacity);
   EXPECT_EQ(buf.storage(), 0u);
-  const auto stream = iota_bytes(20000, 7);
-  const wire::Bytes s(stream);
-  ASSERT_EQ(buf.write(s.first(3000)), 3000u);
-  EXPECT_EQ(buf.storage(), 4096u);
-  buf.consume(2500);
-  ASSERT_EQ(buf.write(s.subspan(3000, 3000)), 3000u);  // wraps inside 4096 bytes
-  EXPECT_EQ(buf.storage(), 4096u);
-  ASSERT_EQ(buf.write(s.subspan(6000, 10000)), 10000u);  // needs 13500: grows
-  EXPECT_EQ(buf.storage(), 13500u);
-  EXPECT_EQ(buf.size(), 13500u);
-  std::vector<std::uint8_t> scratch(13500);
-  const wire::Bytes all = buf.peek(0, 13500, scratch);
-  EXPECT_TRUE(std::equal(all.begin(), all.end(), stream.begin() + 2500));
-  EXPECT_EQ(buf.free(), 64u * 1024 - 13500);
+  const auto stream = iota_bytes(400000, 7);
+  std::size_t written = 0;
+  std::size_t acked = 0;
+  std::size_t grew = 0;
+  std::vector<std::uint8_t> scratch(kCapacity);
+  for (std::size_t step = 1; written < stream.size() - 70000; ++step) {
+    const std::size_t before = buf.storage();
+    const std::size_t n = (step * 7919) % 9000;
+    written += buf.write(wire::Bytes(stream).subspan(written, n));
+    EXPECT_LE(buf.storage(), kCapacity);
+    EXPECT_GE(buf.storage(), buf.size());
+    if (buf.storage() != before) ++grew;
+    ASSERT_EQ(buf.size(), written - acked);
+    const wire::Bytes all = buf.peek(0, buf.size(), scratch);
+    ASSERT_TRUE(std::equal(all.begin(), all.end(), stream.begin() + static_cast<long>(acked)))
+        << "step " << step;
+    const std::size_t ack = std::min(buf.size(), (step * 104729) % 7000);
+    buf.consume(ack);
+    acked += ack;
+  }
+  EXPECT_GT(grew, 2u);  // it grew in steps, not at once
+  EXPECT_EQ(buf.storage(), kCapacity);  // the stream filled the buffer at some point
 }
 
 TEST(TcpReceiveBuffer, StorageGrowsOnDemandKeepingWrappedAndOutOfOrderBytes) {
@@ -107,19 +117,26 @@ TEST(TcpReceiveBuffer, StorageGrowsOnDemandKeepingWrappedAndOutOfOrderBytes) {
   const auto stream = iota_bytes(10000, 3);
   const wire::Bytes s(stream);
   std::vector<std::uint8_t> out(10000);
-  ASSERT_EQ(buf.insert(0, s.first(3000)).advanced, 3000u);
-  EXPECT_EQ(buf.storage(), 4096u);
-  ASSERT_EQ(buf.read(wire::MutableBytes(out).first(3000)), 3000u);
-  ASSERT_EQ(buf.insert(0, s.subspan(3000, 3000)).advanced, 3000u);  // positions wrap
-  ASSERT_EQ(buf.read(wire::MutableBytes(out).first(1000)), 1000u);  // read_ = 4000
-  // Out of order at positions [8000, 9000): 5000 past read_, beyond 4096 bytes of storage.
-  auto r = buf.insert(2000, s.subspan(8000, 1000));
+  ASSERT_EQ(buf.insert(0, s.first(300)).advanced, 300u);
+  const std::size_t first = buf.storage();
+  EXPECT_GE(first, 300u);
+  EXPECT_LT(first, 64u * 1024);
+  // Read most of it, then let the in-order bytes wrap around the ring's end.
+  ASSERT_EQ(buf.read(wire::MutableBytes(out).first(250)), 250u);
+  ASSERT_EQ(buf.insert(0, s.subspan(300, first - 100)).advanced, first - 100);
+  EXPECT_EQ(buf.storage(), first);  // it fitted: no growth
+  const std::size_t read_pos = 250;
+  const std::size_t end = 300 + first - 100;
+  // Out of order far beyond the storage: it grows, keeping the wrapped in-order bytes.
+  auto r = buf.insert(3000, s.subspan(end + 3000, 1000));
   EXPECT_TRUE(r.stored);
   EXPECT_EQ(r.advanced, 0u);
-  EXPECT_EQ(buf.storage(), 8192u);
-  EXPECT_EQ(buf.insert(0, s.subspan(6000, 2000)).advanced, 3000u);  // fills the hole
-  ASSERT_EQ(buf.read(out), 5000u);
-  EXPECT_TRUE(std::equal(out.begin(), out.begin() + 5000, stream.begin() + 4000));
+  EXPECT_GE(buf.storage(), end + 4000 - read_pos);
+  EXPECT_EQ(buf.insert(0, s.subspan(end, 3000)).advanced, 4000u);  // fills the hole
+  const std::size_t total = end + 4000 - read_pos;
+  ASSERT_EQ(buf.read(out), total);
+  EXPECT_TRUE(std::equal(out.begin(), out.begin() + static_cast<long>(total),
+                         stream.begin() + static_cast<long>(read_pos)));
   EXPECT_EQ(buf.free(), 64u * 1024);
 }
 

@@ -253,6 +253,10 @@ class Rib {
   const wire::bgp::PathAttributes* adj_rib_out(SourceId peer, wire::Ipv4Prefix prefix) const;
   std::size_t adj_rib_out_size(SourceId peer) const;
   std::size_t pending(SourceId peer) const;  // prefixes waiting for drain()
+  // Moves the peers that have had changes marked since the last call into `out` (cleared
+  // first); some may have been drained meanwhile (pending() == 0). With it a speaker visits
+  // the peers a change concerns instead of all of them.
+  void take_pending_peers(std::vector<SourceId>& out);
   // What the export to the peer would be now (`show route export`), without changing anything.
   std::optional<wire::bgp::PathAttributes> export_preview(SourceId peer, wire::Ipv4Prefix prefix) const;
 

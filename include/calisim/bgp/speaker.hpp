@@ -130,6 +130,7 @@ class Speaker {
     std::unique_ptr<Session> session;
     bool end_of_rib_sent = false;
     bool touched = false;  // in touched_: its session had input since the last pump
+    bool export_due = false;  // in export_due_
     std::optional<Time> deadline;  // the session's next_deadline() as entered in deadlines_
     // Its open connections: the session's id and the id the IO knows (at most a few).
     std::vector<std::pair<ConnectionId, std::uint64_t>> connections;
@@ -140,6 +141,7 @@ class Speaker {
   };
 
   void touch(std::size_t neighbor);
+  void export_due(std::size_t neighbor);
   void pump(Time now);
   void run_actions(Time now, std::size_t index);
   void export_to(Time now, Neighbor& n);
@@ -158,6 +160,11 @@ class Speaker {
   // (a 500-node mesh has 499 per speaker): the neighbours whose sessions had input, and every
   // session's deadline in one ordered set.
   std::vector<std::size_t> touched_;
+  // Neighbours that may need an export: the RIB marked changes for them, or they came up and
+  // are owed a feed and an End-of-RIB. Kept until exported (or no longer up).
+  std::vector<std::size_t> export_due_;
+  std::vector<std::size_t> neighbor_of_source_;  // SourceId -> neighbour index
+  std::vector<SourceId> pending_scratch_;
   std::set<std::pair<Time, std::size_t>> deadlines_;
   std::uint64_t next_global_ = 1;
   std::optional<Time> requested_wake_;
