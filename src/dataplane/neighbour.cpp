@@ -5,6 +5,7 @@
 #include <calisim/dataplane/neighbour.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <iterator>
 #include <utility>
 
@@ -55,12 +56,66 @@ NeighbourTable::NeighbourTable(RandomStream random, NeighbourParams params)
 
 // ---- entries --------------------------------------------------------------------------------
 
+NeighbourTable::Slot* NeighbourTable::SlotIndex::find(std::uint64_t key) const {
+  if (cells_.empty()) return nullptr;
+  const std::size_t mask = cells_.size() - 1;
+  for (std::size_t i = home(key);; i = (i + 1) & mask) {
+    const Cell& c = cells_[i];
+    if (c.key == key) return c.slot;
+    if (c.key == 0) return nullptr;
+  }
+}
+
+void NeighbourTable::SlotIndex::grow() {
+  std::vector<Cell> old = std::move(cells_);
+  const std::size_t size = old.empty() ? 16 : old.size() * 2;
+  cells_.assign(size, Cell{});
+  shift_ = 64 - std::countr_zero(size);
+  size_ = 0;
+  for (const Cell& c : old) {
+    if (c.key != 0) insert(c.key, c.slot);
+  }
+}
+
+void NeighbourTable::SlotIndex::insert(std::uint64_t key, Slot* slot) {
+  if (2 * (size_ + 1) > cells_.size()) grow();
+  const std::size_t mask = cells_.size() - 1;
+  std::size_t i = home(key);
+  while (cells_[i].key != 0 && cells_[i].key != key) i = (i + 1) & mask;
+  if (cells_[i].key == 0) ++size_;
+  cells_[i] = Cell{key, slot};
+}
+
+void NeighbourTable::SlotIndex::erase(std::uint64_t key) {
+  if (cells_.empty()) return;
+  const std::size_t mask = cells_.size() - 1;
+  std::size_t i = home(key);
+  while (cells_[i].key != key) {
+    if (cells_[i].key == 0) return;
+    i = (i + 1) & mask;
+  }
+  // Backward shift: pull later cells of the run into the hole when their home allows it.
+  std::size_t hole = i;
+  for (std::size_t j = (i + 1) & mask; cells_[j].key != 0; j = (j + 1) & mask) {
+    const std::size_t h = home(cells_[j].key);
+    // Cell j must stay when its home lies in (hole, j] (cyclically): moving it would put it
+    // before its home.
+    const bool stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j);
+    if (stays) continue;
+    cells_[hole] = cells_[j];
+    hole = j;
+  }
+  cells_[hole] = Cell{};
+  --size_;
+}
+
 NeighbourTable::Slot& NeighbourTable::create(std::uint32_t ifindex, wire::Ipv4Address address,
                                              Time now) {
   // neigh_alloc + ___neigh_create: NUD_NONE, updated = used = now, confirmed long ago.
   auto [it, inserted] = entries_.try_emplace(key(ifindex, address));
   CALISIM_CHECK(inserted, "neighbour entry created twice");
   Slot& s = it->second;
+  index_.insert(it->first, &s);
   s.e.ifindex = ifindex;
   s.e.address = address;
   s.e.updated = now;
@@ -75,6 +130,7 @@ void NeighbourTable::destroy(std::uint64_t k) {
   auto it = entries_.find(k);
   if (it == entries_.end()) return;
   disarm(it->second);
+  index_.erase(k);
   entries_.erase(it);
   ++counters_.destroys;
 }
@@ -89,8 +145,8 @@ void NeighbourTable::set_state(Slot& s, NeighbourState state, Time now) {
 
 const NeighbourEntry* NeighbourTable::find(std::uint32_t ifindex,
                                            wire::Ipv4Address address) const {
-  auto it = entries_.find(key(ifindex, address));
-  return it == entries_.end() ? nullptr : &it->second.e;
+  const Slot* slot = find_slot(key(ifindex, address));
+  return slot == nullptr ? nullptr : &slot->e;
 }
 
 std::vector<NeighbourEntry> NeighbourTable::entries() const {
@@ -185,8 +241,7 @@ std::vector<wire::Packet> NeighbourTable::take_queue(Slot& s) {
 
 Resolution NeighbourTable::resolve(std::uint32_t ifindex, wire::Ipv4Address next_hop, Time now,
                                    wire::Ipv4Address packet_source) {
-  auto it = entries_.find(key(ifindex, next_hop));
-  Slot* s = it == entries_.end() ? nullptr : &it->second;
+  Slot* s = find_slot(key(ifindex, next_hop));
   if (s != nullptr) {
     switch (s->e.state) {
       case NeighbourState::kReachable:
@@ -297,14 +352,14 @@ ReleasedPackets NeighbourTable::update(Slot& s, wire::MacAddress mac, NeighbourS
 ReleasedPackets NeighbourTable::on_arp(const ArpReceived& arp, Time now) {
   ReleasedPackets none{arp.ifindex, arp.sender_ip, arp.sender_mac, {}};
   if (arp.sender_ip.is_unspecified()) return none;  // RFC 5227 probe: answered, never learnt
-  auto it = entries_.find(key(arp.ifindex, arp.sender_ip));
+  Slot* found = find_slot(key(arp.ifindex, arp.sender_ip));
   if (arp.receipt == ArpReceipt::kRequestAnswered) {
     // neigh_event_ns: create if needed, STALE with override.
-    Slot& s = it != entries_.end() ? it->second : create(arp.ifindex, arp.sender_ip, now);
+    Slot& s = found != nullptr ? *found : create(arp.ifindex, arp.sender_ip, now);
     return update(s, arp.sender_mac, NeighbourState::kStale, true, false, now);
   }
-  if (it == entries_.end()) return none;  // arp_accept = 0: unsolicited ARP creates nothing
-  Slot& s = it->second;
+  if (found == nullptr) return none;  // arp_accept = 0: unsolicited ARP creates nothing
+  Slot& s = *found;
   const bool override = now > s.e.updated + params_.locktime || arp.gratuitous;
   // "Broadcast replies and request packets do not assert neighbour reachability."
   const NeighbourState state =
@@ -313,8 +368,7 @@ ReleasedPackets NeighbourTable::on_arp(const ArpReceived& arp, Time now) {
 }
 
 void NeighbourTable::confirm(std::uint32_t ifindex, wire::Ipv4Address address, Time now) {
-  auto it = entries_.find(key(ifindex, address));
-  if (it != entries_.end()) it->second.e.confirmed = now;  // neigh_confirm
+  if (Slot* s = find_slot(key(ifindex, address))) s->e.confirmed = now;  // neigh_confirm
 }
 
 Result<ReleasedPackets> NeighbourTable::replace(std::uint32_t ifindex, wire::Ipv4Address address,

@@ -623,3 +623,51 @@ TEST(NeighbourTest, IpNeighShowPrintsIproute2Format) {
 
 }  // namespace
 }  // namespace calisim::dataplane
+
+namespace calisim::dataplane {
+namespace {
+
+// Thousands of entries added and removed in a scrambled order on several devices: find()
+// agrees with a plain model after every step (the table's open-addressing index grows and
+// deletes by backward shift).
+TEST(NeighbourTableIndex, FindAgreesWithAModelThroughAddsAndRemoves) {
+  NeighbourTable t = make_table();
+  std::vector<std::pair<std::uint32_t, wire::Ipv4Address>> present;
+  const wire::MacAddress mac({0x02, 0, 0, 0, 0, 1});
+  std::uint64_t x = 12345;
+  auto next = [&] {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::uint32_t>(x >> 33);
+  };
+  for (int step = 0; step < 6000; ++step) {
+    if (present.empty() || next() % 3 != 0) {
+      const std::uint32_t ifindex = 1 + next() % 4;
+      const wire::Ipv4Address a(0x0a000000u | (next() % 4096));
+      if (t.find(ifindex, a) != nullptr) continue;
+      ASSERT_TRUE(t.replace(ifindex, a, mac, NeighbourState::kPermanent, Time::zero()));
+      present.emplace_back(ifindex, a);
+    } else {
+      const std::size_t k = next() % present.size();
+      ASSERT_TRUE(t.remove(present[k].first, present[k].second));
+      present[k] = present.back();
+      present.pop_back();
+    }
+    if (step % 500 == 0 || step == 5999) {
+      for (const auto& [i, a] : present) ASSERT_NE(t.find(i, a), nullptr) << step;
+      EXPECT_EQ(t.size(), present.size());
+      // Addresses never added are not found.
+      for (std::uint32_t probe = 0; probe < 64; ++probe) {
+        const wire::Ipv4Address a(0x0b000000u | probe);
+        EXPECT_EQ(t.find(1, a), nullptr);
+      }
+    }
+  }
+  for (const auto& [i, a] : present) {
+    ASSERT_TRUE(t.remove(i, a));
+    EXPECT_EQ(t.find(i, a), nullptr);
+  }
+  EXPECT_EQ(t.size(), 0u);
+}
+
+}  // namespace
+}  // namespace calisim::dataplane
