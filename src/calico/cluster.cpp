@@ -411,11 +411,13 @@ struct Cluster::Impl {
               st.address &&
               Ipv4Prefix(st.address->address, st.address->prefix_length).contains(other.address->address);
           if (p->vxlan_mode == scenario::EncapsulationMode::kCrossSubnet && same_subnet) {
-            // Same subnet under CrossSubnet: straight to the node over the NIC.
+            // Same subnet under CrossSubnet: straight to the node over the NIC, onlink as every
+            // no-encap target (felix/routetable/target.go Target.Flags).
             auto out = st.ns->route_output(other.address->address);
             if (!out.ok()) continue;
             r.gateway = other.address->address;
             r.ifindex = out.route->ifindex;
+            r.onlink = true;
           } else {
             r.gateway = *other.vxlan_address;
             r.ifindex = st.vxlan->ifindex();
@@ -919,7 +921,8 @@ std::string Cluster::calicoctl_node_status(std::string_view node) const {
                                       impl_->sim.now());
 }
 
-std::string Cluster::calicoctl_get_workloadendpoints(bool all_namespaces, bool wide) const {
+std::string Cluster::calicoctl_get_workloadendpoints(bool all_namespaces, bool wide,
+                                                     std::string_view namespace_flag) const {
   std::vector<views::WorkloadEndpointRow> rows;
   for (const auto& p : impl_->pods) {
     if (!p.alive) continue;
@@ -937,10 +940,10 @@ std::string Cluster::calicoctl_get_workloadendpoints(bool all_namespaces, bool w
   std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
     return x.k8s_namespace + "/" + x.pod < y.k8s_namespace + "/" + y.pod;
   });
-  return views::calicoctl_get_workloadendpoints(rows, all_namespaces, wide);
+  return views::calicoctl_get_workloadendpoints(rows, all_namespaces, wide, namespace_flag);
 }
 
-std::string Cluster::view(std::string_view what, std::string_view where) const {
+const dataplane::Namespace* Cluster::find_namespace(std::string_view where) const {
   const Namespace* ns = nullptr;
   if (auto slash = where.find('/'); slash != std::string_view::npos) {
     const auto* p = impl_->find_pod(where.substr(0, slash), where.substr(slash + 1));
@@ -952,6 +955,11 @@ std::string Cluster::view(std::string_view what, std::string_view where) const {
       if (r->name() == where) ns = r.get();
     }
   }
+  return ns;
+}
+
+std::string Cluster::view(std::string_view what, std::string_view where) const {
+  const Namespace* ns = find_namespace(where);
   if (ns == nullptr) return fmt::format("{}: no such node or pod\n", where);
   if (what == "route -n") return dataplane::views::route_n(*ns);
   if (what == "ip route") return dataplane::views::ip_route(*ns);
