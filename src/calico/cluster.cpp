@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -384,7 +385,9 @@ struct Cluster::Impl {
   }
 
   // Felix's VXLAN routes, neighbours and FDB entries for every other node's blocks
-  // (vxlan_mgr.go), and the blackholes for this node's own VXLAN blocks (proto 80).
+  // (vxlan_mgr.go), and the blackholes for this node's own VXLAN blocks. The blackholes and
+  // the same-subnet routes carry proto 80 (calculateNonEncapRouteProtocol); the routes through
+  // vxlan.calico are Felix's ordinary device routes, proto boot, which `ip route` does not print.
   void program_felix(std::size_t index) {
     NodeState& st = nodes[index];
     if (st.vxlan == nullptr) return;
@@ -392,7 +395,11 @@ struct Cluster::Impl {
       dataplane::RouteSelector sel;
       sel.destination = prefix;
       sel.protocol = dataplane::route_protocol::kFelix;
-      (void)st.ns->fib().remove_route(sel);
+      if (!st.ns->fib().remove_route(sel)) {
+        sel.protocol = dataplane::route_protocol::kBoot;
+        sel.ifindex = st.vxlan->ifindex();
+        (void)st.ns->fib().remove_route(sel);
+      }
     }
     st.felix_routes.clear();
     for (std::size_t j = 0; j < nodes.size(); ++j) {
@@ -422,6 +429,7 @@ struct Cluster::Impl {
             r.gateway = *other.vxlan_address;
             r.ifindex = st.vxlan->ifindex();
             r.onlink = true;
+            r.protocol = dataplane::route_protocol::kBoot;
             (void)st.ns->neighbours().add_permanent(st.vxlan->ifindex(), *other.vxlan_address,
                                                     other.vtep, sim.now());
             st.vxlan->add_fdb(other.vtep, other.address->address);
@@ -462,6 +470,31 @@ struct Cluster::Impl {
     const auto config = bird_config(st);
     const std::string my_ip = fmt::format("{}", st.address->address);
     const auto my_cluster = st.spec->calico.route_reflector_cluster_id;
+    // bird.cfg lists the peers in sections, and BIRD keeps that order (`show protocols`, `node
+    // status`): the mesh by host name (`range lsdir "/host"`), then the global peers, then this
+    // node's own, each by its key, the peer's address as a string (confd's `gets` sorts).
+    struct PendingPeer {
+      int section = 0;  // 0 mesh, 1 global, 2 node-specific
+      std::string key;
+      std::string name;
+      const NodeState* other = nullptr;
+      bool passive = false;
+      bool rr_client = false;
+      std::uint32_t peer_as = 0;
+    };
+    std::vector<PendingPeer> pending;
+    auto has_peer = [&](const std::string& name) {
+      return std::any_of(pending.begin(), pending.end(),
+                         [&](const PendingPeer& p) { return p.name == name; });
+    };
+    auto queue_peer = [&](std::string name, const NodeState& other, bool passive, bool rr_client,
+                          std::uint32_t peer_as) {
+      if (has_peer(name)) return;  // one protocol per key
+      const int section = name.starts_with("Mesh") ? 0 : name.starts_with("Global") ? 1 : 2;
+      std::string key = section == 0 ? other.spec->name : fmt::format("{}", other.address->address);
+      pending.push_back(PendingPeer{section, std::move(key), std::move(name), &other, passive,
+                                    rr_client, peer_as});
+    };
     auto add_peer = [&](std::string name, const NodeState& other, bool passive, bool rr_client,
                         std::uint32_t peer_as) {
       bgp::NeighborConfig c;
@@ -485,8 +518,8 @@ struct Cluster::Impl {
         if (&other == &st || !other.address || other.spec->calico.route_reflector_cluster_id) continue;
         const std::string other_ip = fmt::format("{}", other.address->address);
         if (other_ip == my_ip) continue;  // a node cannot peer with its own address
-        add_peer(bird_name("Mesh", other.address->address), other, other_ip > my_ip, false,
-                 bgpconf.asn());
+        queue_peer(bird_name("Mesh", other.address->address), other, other_ip > my_ip, false,
+                   bgpconf.asn());
       }
     }
     // BGPPeers that select this node and other nodes (route reflectors).
@@ -503,8 +536,8 @@ struct Cluster::Impl {
         const std::string other_ip = fmt::format("{}", other.address->address);
         const auto other_cluster = other.spec->calico.route_reflector_cluster_id;
         const bool rr_client = my_cluster && other_cluster != my_cluster;
-        add_peer(bird_name(prefix, other.address->address), other, other_ip > my_ip, rr_client,
-                 bp.as_number.value_or(bgpconf.asn()));
+        queue_peer(bird_name(prefix, other.address->address), other, other_ip > my_ip, rr_client,
+                   bp.as_number.value_or(bgpconf.asn()));
       }
     }
     // Route reflectors also peer with the nodes that select them.
@@ -518,17 +551,21 @@ struct Cluster::Impl {
               (bp.node.empty() && (bp.node_selector.empty() ||
                                    selector_matches(bp.node_selector, other.spec->labels)));
           if (!selects_other) continue;
-          if (st.speaker->find_neighbor(bird_name("Node", other.address->address)) ||
-              st.speaker->find_neighbor(bird_name("Global", other.address->address))) {
+          if (has_peer(bird_name("Node", other.address->address)) ||
+              has_peer(bird_name("Global", other.address->address))) {
             continue;
           }
           const std::string other_ip = fmt::format("{}", other.address->address);
           const auto other_cluster = other.spec->calico.route_reflector_cluster_id;
-          add_peer(bird_name("Node", other.address->address), other, other_ip > my_ip,
-                   other_cluster != my_cluster, bp.as_number.value_or(bgpconf.asn()));
+          queue_peer(bird_name("Node", other.address->address), other, other_ip > my_ip,
+                     other_cluster != my_cluster, bp.as_number.value_or(bgpconf.asn()));
         }
       }
     }
+    std::stable_sort(pending.begin(), pending.end(), [](const PendingPeer& a, const PendingPeer& b) {
+      return std::tie(a.section, a.key) < std::tie(b.section, b.key);
+    });
+    for (auto& p : pending) add_peer(std::move(p.name), *p.other, p.passive, p.rr_client, p.peer_as);
     bgp::KernelConfig kc;
     kc.export_filter = bgp::calico_kernel_programming(config);
     st.speaker->attach_kernel(*st.ns, kc);
