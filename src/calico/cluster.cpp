@@ -112,6 +112,9 @@ struct Cluster::Impl {
     std::vector<dataplane::EthernetPort*> nics;
     std::optional<DetectedAddress> address;  // the node's BGP address, if autodetection worked
     std::string autodetect_error;
+    // calico/node got through start-up; it terminates (and the pod crash-loops) when it has no
+    // address or another node already uses its address (startup.go checkConflictingNodes).
+    bool calico_running = true;
     std::uint32_t host_mtu = 1500;
     dataplane::IpipTunnel* tunl0 = nullptr;
     dataplane::VxlanTunnel* vxlan = nullptr;
@@ -335,12 +338,26 @@ struct Cluster::Impl {
         st.autodetect_error = detected.error().message;
       }
     }
+    // startup.go: "Node IPv4 changed, will check for conflicts"; a node that already has the
+    // address wins, this one logs "Calico node '<other>' is already using the IPv4 address
+    // <ip>.", clears the address from its Node resource and terminates. Nodes start in file
+    // order (the control plane is usually first).
+    for (std::size_t j = 0; j < index && st.address; ++j) {
+      const NodeState& other = nodes[j];
+      if (other.calico_running && other.address && other.address->address == st.address->address) {
+        st.autodetect_error = fmt::format("Calico node '{}' is already using the IPv4 address {}.",
+                                          other.spec->name, st.address->address);
+        st.address.reset();
+      }
+    }
+    st.calico_running = st.address.has_value();
     record("calico-node", {{"node", std::string_view(st.spec->name)},
                            {"address", st.address ? std::string_view(st.address->to_cidr())
                                                   : std::string_view("")},
                            {"interface", st.address ? std::string_view(st.address->interface)
                                                     : std::string_view("")},
                            {"error", std::string_view(st.autodetect_error)}});
+    if (!st.calico_running) return;  // no tunnel addresses, no Felix, no BIRD
     // Felix's MTU: the smallest MTU of the NICs matching its pattern (here: every NIC).
     st.host_mtu = 1500;
     bool any = false;
@@ -954,7 +971,8 @@ std::string Cluster::calicoctl_node_status(std::string_view node) const {
                                        status.session.since, status.session.info});
     }
   }
-  return views::calicoctl_node_status(st.ns->running(), st.speaker != nullptr, rows,
+  return views::calicoctl_node_status(st.ns->running() && st.calico_running, st.speaker != nullptr,
+                                      rows,
                                       impl_->sim.now());
 }
 

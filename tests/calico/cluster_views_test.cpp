@@ -506,6 +506,63 @@ TEST(ClusterViews, RouteReflectors) {
             "+----------+--------------------+-----------+------------+--------------+\n");
 }
 
+TEST(ClusterViews, LabWrongAutodetect) {
+  // Both nodes detect 10.0.2.15/24 (the NAT side); the worker's calico/node finds the
+  // controller already using it and terminates: no spec.bgp for the worker (empty ASN and
+  // IPV4), no BIRD and no Felix there (no tunl0, no tunnel address, so the worker's pod gets the
+  // block's first address), and the controller has no peer.
+  auto c = run("lab-wrong-autodetect.yaml");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(view(*c, "user-controller", "ip route"),
+            "default via 10.0.2.2 dev enp0s3 proto dhcp metric 100 \n"
+            "10.0.2.0/24 dev enp0s3 proto kernel scope link src 10.0.2.15 \n"
+            "blackhole 192.168.136.0/26 proto bird \n"
+            "192.168.136.1 dev calibc6c3028870 scope link \n"
+            "192.168.136.2 dev calid6edae09645 scope link \n"
+            "192.168.136.3 dev calic6bfd11bfbe scope link \n"
+            "192.168.136.5 dev cali77d085837b5 scope link \n"
+            "203.248.23.128/25 dev enp0s8 proto kernel scope link src 203.248.23.214 \n");
+  EXPECT_EQ(view(*c, "user-worker", "ip route"),
+            "default via 10.0.2.2 dev enp0s3 proto dhcp metric 100 \n"
+            "10.0.2.0/24 dev enp0s3 proto kernel scope link src 10.0.2.15 \n"
+            "192.168.153.192 dev cali21c68c06609 scope link \n"
+            "203.248.23.128/25 dev enp0s8 proto kernel scope link src 203.248.23.215 \n");
+  EXPECT_EQ(view(*c, "user-controller", "calicoctl get ippool -o wide"),
+            "NAME                  CIDR             NAT    IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   \n"
+            "default-ipv4-ippool   192.168.0.0/16   true   Always     Never       false      false              all()      \n"
+            "\n");
+  EXPECT_EQ(view(*c, "user-controller", "calicoctl get node -o wide"),
+            "NAME              ASN       IPV4           IPV6   \n"
+            "user-controller   (64512)   10.0.2.15/24          \n"
+            "user-worker                                       \n"
+            "\n");
+  EXPECT_EQ(view(*c, "user-controller", "calicoctl node status"),
+            "Calico process is running.\n"
+            "\n"
+            "IPv4 BGP status\n"
+            "No IPv4 peers found.\n"
+            "\n"
+            "IPv6 BGP status\n"
+            "No IPv6 peers found.\n"
+            "\n");
+  EXPECT_EQ(view(*c, "user-worker", "calicoctl node status"),
+            "Calico process is not running.\n");
+  EXPECT_EQ(view(*c, "user-controller", "calicoctl get bgppeer"),
+            "NAME   PEERIP   NODE   ASN   \n"
+            "\n");
+  EXPECT_EQ(view(*c, "user-controller", "calicoctl get bgpconfig"),
+            "NAME   LOGSEVERITY   MESHENABLED   ASNUMBER   \n"
+            "\n");
+  EXPECT_EQ(view(*c, "user-controller", "calicoctl ipam show --show-blocks"),
+            "+----------+--------------------+-----------+------------+--------------+\n"
+            "| GROUPING |        CIDR        | IPS TOTAL | IPS IN USE |   IPS FREE   |\n"
+            "+----------+--------------------+-----------+------------+--------------+\n"
+            "| IP Pool  | 192.168.0.0/16     |     65536 | 6 (0%)     | 65530 (100%) |\n"
+            "| Block    | 192.168.136.0/26   |        64 | 5 (8%)     | 59 (92%)     |\n"
+            "| Block    | 192.168.153.192/26 |        64 | 1 (2%)     | 63 (98%)     |\n"
+            "+----------+--------------------+-----------+------------+--------------+\n");
+}
+
 // ---- the words users type --------------------------------------------------------------------
 
 TEST(ClusterCommand, FlagsInAnyOrderAliasesAndShortForms) {
