@@ -62,6 +62,9 @@ constexpr std::string_view kSupported =
     "  ip neigh [show]\n"
     "  route -n\n";
 
+// The list for error messages: without its last newline (the caller ends the line).
+std::string_view supported_list() { return kSupported.substr(0, kSupported.size() - 1); }
+
 Error invalid(std::string message) { return Error{Errc::kInvalidArgument, std::move(message)}; }
 
 // Words split at blanks; '...' and "..." group (the shell's quoting, which users carry over).
@@ -250,7 +253,7 @@ Result<ParsedCommand> parse_calicoctl(const std::vector<std::string>& words, std
     }
     return get;
   }
-  return std::unexpected(invalid(fmt::format("unknown command \"{}\"; calisim knows:\n{}", line, kSupported)));
+  return std::unexpected(invalid(fmt::format("unknown command \"{}\"; calisim knows:\n{}", line, supported_list())));
 }
 
 // iproute2's matches(): the word is a prefix of the keyword.
@@ -334,7 +337,7 @@ Result<ParsedCommand> parse_ip(const std::vector<std::string>& words, std::strin
 Result<ParsedCommand> parse_command(std::string_view line) {
   auto words = split_words(line);
   if (!words) return std::unexpected(words.error());
-  if (words->empty()) return std::unexpected(invalid(fmt::format("no command; calisim knows:\n{}", kSupported)));
+  if (words->empty()) return std::unexpected(invalid(fmt::format("no command; calisim knows:\n{}", supported_list())));
   const std::string& tool = words->front();
   if (tool == "calicoctl") return parse_calicoctl(*words, line);
   if (tool == "ip") return parse_ip(*words, line);
@@ -343,7 +346,7 @@ Result<ParsedCommand> parse_command(std::string_view line) {
     return std::unexpected(invalid(fmt::format(
         "\"{}\": calisim has `route -n` (without -n, route resolves names)", line)));
   }
-  return std::unexpected(invalid(fmt::format("unknown command \"{}\"; calisim knows:\n{}", line, kSupported)));
+  return std::unexpected(invalid(fmt::format("unknown command \"{}\"; calisim knows:\n{}", line, supported_list())));
 }
 
 std::string_view encap_name(scenario::EncapsulationMode m) {

@@ -51,9 +51,9 @@ TEST(CliView, RouteReflectorViewsPrintAfterTheDefaultOutput) {
             "\n");
   // A reflector peers with every node; its clients are listed as node-specific peers.
   const std::string status_text = r.out.substr(status + 1, peers - status - 1);
-  EXPECT_NE(status_text.find("| 10.20.0.11 | node specific | up    |"), std::string::npos)
+  EXPECT_NE(status_text.find("| 10.20.0.11   | node specific | up    |"), std::string::npos)
       << status_text;
-  EXPECT_NE(status_text.find("| 10.20.0.30 | node specific | up    |"), std::string::npos)
+  EXPECT_NE(status_text.find("| 10.20.0.30   | node specific | up    |"), std::string::npos)
       << status_text;
   const std::string routes_text = r.out.substr(routes + 1, run_dir - routes - 1);
   EXPECT_NE(routes_text.find(" via 10.20.0.22 dev tunl0 proto bird onlink \n"), std::string::npos)
