@@ -63,9 +63,13 @@ constexpr std::string_view kSupported =
     "  route -n\n";
 
 // The list for error messages: without its last newline (the caller ends the line).
-std::string_view supported_list() { return kSupported.substr(0, kSupported.size() - 1); }
+std::string_view supported_list() {
+  return kSupported.substr(0, kSupported.size() - 1);
+}
 
-Error invalid(std::string message) { return Error{Errc::kInvalidArgument, std::move(message)}; }
+Error invalid(std::string message) {
+  return Error{Errc::kInvalidArgument, std::move(message)};
+}
 
 // Words split at blanks; '...' and "..." group (the shell's quoting, which users carry over).
 Result<std::vector<std::string>> split_words(std::string_view line) {
@@ -92,7 +96,8 @@ Result<std::vector<std::string>> split_words(std::string_view line) {
       in_word = true;
     }
   }
-  if (quote != 0) return std::unexpected(invalid(fmt::format("unterminated {} in \"{}\"", quote, line)));
+  if (quote != 0)
+    return std::unexpected(invalid(fmt::format("unterminated {} in \"{}\"", quote, line)));
   if (in_word) words.push_back(std::move(word));
   return words;
 }
@@ -142,13 +147,16 @@ Result<OptionValue> option_value(const std::vector<std::string>& words, std::siz
     }
     return OptionValue{true, words[++i]};
   }
-  if (w.starts_with(std::string(longs) + "=")) inline_value = w.substr(longs.size() + 1);
-  else if (w.size() > shorts.size() && w.starts_with(shorts)) inline_value = w.substr(shorts.size());
+  if (w.starts_with(std::string(longs) + "="))
+    inline_value = w.substr(longs.size() + 1);
+  else if (w.size() > shorts.size() && w.starts_with(shorts))
+    inline_value = w.substr(shorts.size());
   if (!inline_value) return OptionValue{};
   return OptionValue{true, *inline_value};
 }
 
-Result<ParsedCommand> parse_calicoctl(const std::vector<std::string>& words, std::string_view line) {
+Result<ParsedCommand> parse_calicoctl(const std::vector<std::string>& words,
+                                      std::string_view line) {
   if (words.size() >= 3 && words[1] == "ipam" && words[2] == "show") {
     CalicoctlIpamShow show;
     for (std::size_t i = 3; i < words.size(); ++i) {
@@ -172,7 +180,8 @@ Result<ParsedCommand> parse_calicoctl(const std::vector<std::string>& words, std
         auto a = wire::Ipv4Address::parse(text);
         if (!a) {
           return std::unexpected(invalid(fmt::format(
-              "calicoctl ipam show: --ip={}: not an IPv4 address (calisim models IPv4 only)", text)));
+              "calicoctl ipam show: --ip={}: not an IPv4 address (calisim models IPv4 only)",
+              text)));
         }
         show.ip = *a;
       } else {
@@ -186,8 +195,8 @@ Result<ParsedCommand> parse_calicoctl(const std::vector<std::string>& words, std
   }
   if (words.size() >= 3 && words[1] == "node" && words[2] == "status") {
     if (words.size() > 3) {
-      return std::unexpected(
-          invalid(fmt::format("calicoctl node status: unexpected \"{}\" (it takes no options)", words[3])));
+      return std::unexpected(invalid(
+          fmt::format("calicoctl node status: unexpected \"{}\" (it takes no options)", words[3])));
     }
     return CalicoctlNodeStatus{};
   }
@@ -226,7 +235,8 @@ Result<ParsedCommand> parse_calicoctl(const std::vector<std::string>& words, std
       }
       if (have_kind) {
         return std::unexpected(invalid(fmt::format(
-            "calicoctl get: naming resources (\"{}\") is not supported by calisim; list them all", w)));
+            "calicoctl get: naming resources (\"{}\") is not supported by calisim; list them all",
+            w)));
       }
       auto kind = calicoctl_kind(w);
       if (!kind) {
@@ -242,7 +252,8 @@ Result<ParsedCommand> parse_calicoctl(const std::vector<std::string>& words, std
       return std::unexpected(invalid(
           "calicoctl get: which resource? (ippool, node, bgppeer, bgpconfig, workloadendpoint)"));
     }
-    if (get.kind != Kind::kWorkloadEndpoint && (get.all_namespaces || !get.namespace_name.empty())) {
+    if (get.kind != Kind::kWorkloadEndpoint &&
+        (get.all_namespaces || !get.namespace_name.empty())) {
       return std::unexpected(invalid(fmt::format(
           "calicoctl get {}: the resource is not namespaced (-A and -n are for workloadendpoint)",
           words[2])));
@@ -253,7 +264,8 @@ Result<ParsedCommand> parse_calicoctl(const std::vector<std::string>& words, std
     }
     return get;
   }
-  return std::unexpected(invalid(fmt::format("unknown command \"{}\"; calisim knows:\n{}", line, supported_list())));
+  return std::unexpected(
+      invalid(fmt::format("unknown command \"{}\"; calisim knows:\n{}", line, supported_list())));
 }
 
 // iproute2's matches(): the word is a prefix of the keyword.
@@ -271,8 +283,8 @@ Result<ParsedCommand> parse_ip(const std::vector<std::string>& words, std::strin
     } else if (w == "-4") {
       // IPv4 is all there is.
     } else {
-      return std::unexpected(
-          invalid(fmt::format("ip: option \"{}\" is not supported by calisim (it has -br and -4)", w)));
+      return std::unexpected(invalid(
+          fmt::format("ip: option \"{}\" is not supported by calisim (it has -br and -4)", w)));
     }
   }
   if (i >= words.size()) {
@@ -296,17 +308,19 @@ Result<ParsedCommand> parse_ip(const std::vector<std::string>& words, std::strin
         "ip: object \"{}\" is not supported by calisim (route, rule, link, addr, neigh)", object)));
   }
   if ((cmd.object == IpObject::kAddress || cmd.object == IpObject::kLink) && !brief) {
-    return std::unexpected(invalid(fmt::format(
-        "\"{}\": calisim prints addresses and links in the brief form only (ip -br {})", line,
-        cmd.object == IpObject::kAddress ? "addr" : "link")));
+    return std::unexpected(invalid(
+        fmt::format("\"{}\": calisim prints addresses and links in the brief form only (ip -br {})",
+                    line, cmd.object == IpObject::kAddress ? "addr" : "link")));
   }
-  if (i < words.size() && (matches(words[i], "show") || matches(words[i], "list") || words[i] == "ls")) {
+  if (i < words.size() &&
+      (matches(words[i], "show") || matches(words[i], "list") || words[i] == "ls")) {
     ++i;
   }
   while (i < words.size()) {
     const std::string& w = words[i];
     if (cmd.object == IpObject::kRoute && (w == "table" || w == "tab")) {
-      if (i + 1 >= words.size()) return std::unexpected(invalid("ip route: table needs a name or number"));
+      if (i + 1 >= words.size())
+        return std::unexpected(invalid("ip route: table needs a name or number"));
       const std::string& t = words[i + 1];
       if (t == "main") {
         cmd.table = dataplane::kMainTable;
@@ -316,8 +330,10 @@ Result<ParsedCommand> parse_ip(const std::vector<std::string>& words, std::strin
         std::uint32_t n = 0;
         bool ok = !t.empty() && t.size() <= 10;
         for (char c : t) {
-          if (c < '0' || c > '9') ok = false;
-          else n = n * 10 + static_cast<std::uint32_t>(c - '0');
+          if (c < '0' || c > '9')
+            ok = false;
+          else
+            n = n * 10 + static_cast<std::uint32_t>(c - '0');
         }
         if (!ok || n == 0) {
           // iproute2: `Error: argument "x" is wrong: table id value is invalid`.
@@ -329,7 +345,8 @@ Result<ParsedCommand> parse_ip(const std::vector<std::string>& words, std::strin
       i += 2;
       continue;
     }
-    return std::unexpected(invalid(fmt::format("\"{}\": calisim does not support \"{}\" here", line, w)));
+    return std::unexpected(
+        invalid(fmt::format("\"{}\": calisim does not support \"{}\" here", line, w)));
   }
   return cmd;
 }
@@ -337,30 +354,38 @@ Result<ParsedCommand> parse_ip(const std::vector<std::string>& words, std::strin
 Result<ParsedCommand> parse_command(std::string_view line) {
   auto words = split_words(line);
   if (!words) return std::unexpected(words.error());
-  if (words->empty()) return std::unexpected(invalid(fmt::format("no command; calisim knows:\n{}", supported_list())));
+  if (words->empty())
+    return std::unexpected(
+        invalid(fmt::format("no command; calisim knows:\n{}", supported_list())));
   const std::string& tool = words->front();
   if (tool == "calicoctl") return parse_calicoctl(*words, line);
   if (tool == "ip") return parse_ip(*words, line);
   if (tool == "route") {
     if (words->size() == 2 && (*words)[1] == "-n") return RouteN{};
-    return std::unexpected(invalid(fmt::format(
-        "\"{}\": calisim has `route -n` (without -n, route resolves names)", line)));
+    return std::unexpected(invalid(
+        fmt::format("\"{}\": calisim has `route -n` (without -n, route resolves names)", line)));
   }
-  return std::unexpected(invalid(fmt::format("unknown command \"{}\"; calisim knows:\n{}", line, supported_list())));
+  return std::unexpected(
+      invalid(fmt::format("unknown command \"{}\"; calisim knows:\n{}", line, supported_list())));
 }
 
 std::string_view encap_name(scenario::EncapsulationMode m) {
   switch (m) {
-    case scenario::EncapsulationMode::kAlways: return "Always";
-    case scenario::EncapsulationMode::kCrossSubnet: return "CrossSubnet";
-    case scenario::EncapsulationMode::kNever: break;
+    case scenario::EncapsulationMode::kAlways:
+      return "Always";
+    case scenario::EncapsulationMode::kCrossSubnet:
+      return "CrossSubnet";
+    case scenario::EncapsulationMode::kNever:
+      break;
   }
   return "Never";
 }
 
 }  // namespace
 
-std::string Cluster::supported_commands() { return std::string(kSupported); }
+std::string Cluster::supported_commands() {
+  return std::string(kSupported);
+}
 
 Result<void> Cluster::check_command(std::string_view command_line) {
   auto parsed = parse_command(command_line);
@@ -454,10 +479,14 @@ Result<std::string> Cluster::command(std::string_view where, std::string_view co
   const bool on_node = scenario().find_node(where) != nullptr;
   if (const auto* get = std::get_if<CalicoctlGet>(&*parsed)) {
     switch (get->kind) {
-      case Kind::kIpPool: return calicoctl_get_ippools(get->wide);
-      case Kind::kNode: return calicoctl_get_nodes(get->wide);
-      case Kind::kBgpPeer: return calicoctl_get_bgppeers();
-      case Kind::kBgpConfig: return calicoctl_get_bgpconfigs();
+      case Kind::kIpPool:
+        return calicoctl_get_ippools(get->wide);
+      case Kind::kNode:
+        return calicoctl_get_nodes(get->wide);
+      case Kind::kBgpPeer:
+        return calicoctl_get_bgppeers();
+      case Kind::kBgpConfig:
+        return calicoctl_get_bgpconfigs();
       case Kind::kWorkloadEndpoint:
         return calicoctl_get_workloadendpoints(get->all_namespaces, get->wide, get->namespace_name);
     }
@@ -479,11 +508,16 @@ Result<std::string> Cluster::command(std::string_view where, std::string_view co
   if (std::holds_alternative<RouteN>(*parsed)) return dataplane::views::route_n(*ns);
   const auto& ip = std::get<IpCommand>(*parsed);
   switch (ip.object) {
-    case IpObject::kRoute: return dataplane::views::ip_route(*ns, ip.table);
-    case IpObject::kRule: return dataplane::views::ip_rule(*ns);
-    case IpObject::kLink: return dataplane::views::ip_br_link(*ns);
-    case IpObject::kAddress: return dataplane::views::ip_br_addr(*ns);
-    case IpObject::kNeighbour: return dataplane::views::ip_neigh(*ns);
+    case IpObject::kRoute:
+      return dataplane::views::ip_route(*ns, ip.table);
+    case IpObject::kRule:
+      return dataplane::views::ip_rule(*ns);
+    case IpObject::kLink:
+      return dataplane::views::ip_br_link(*ns);
+    case IpObject::kAddress:
+      return dataplane::views::ip_br_addr(*ns);
+    case IpObject::kNeighbour:
+      return dataplane::views::ip_neigh(*ns);
   }
   return std::unexpected(invalid("unreachable"));
 }

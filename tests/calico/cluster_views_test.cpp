@@ -84,8 +84,10 @@ TEST(ClusterViews, LabIpip) {
             "192.168.153.193 dev cali21c68c06609 scope link \n"
             "203.248.23.128/25 dev enp0s8 proto kernel scope link src 203.248.23.215 \n");
   EXPECT_EQ(view(*c, "user-controller", "calicoctl get ippool -o wide"),
-            "NAME                  CIDR             NAT    IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   \n"
-            "default-ipv4-ippool   192.168.0.0/16   true   Always     Never       false      false              all()      \n"
+            "NAME                  CIDR             NAT    IPIPMODE   VXLANMODE   DISABLED   "
+            "DISABLEBGPEXPORT   SELECTOR   \n"
+            "default-ipv4-ippool   192.168.0.0/16   true   Always     Never       false      false "
+            "             all()      \n"
             "\n");
   EXPECT_EQ(view(*c, "user-controller", "calicoctl get node -o wide"),
             "NAME              ASN       IPV4                IPV6   \n"
@@ -140,8 +142,10 @@ TEST(ClusterViews, VxlanAlways) {
             "10.244.247.2 dev caliab21f928176 scope link \n"
             "10.244.247.3 dev calib8ac4ba9d3e scope link \n");
   EXPECT_EQ(view(*c, "node-1", "calicoctl get ippool -o wide"),
-            "NAME         CIDR            NAT    IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   \n"
-            "vxlan-pool   10.244.0.0/16   true   Never      Always      false      false              all()      \n"
+            "NAME         CIDR            NAT    IPIPMODE   VXLANMODE   DISABLED   "
+            "DISABLEBGPEXPORT   SELECTOR   \n"
+            "vxlan-pool   10.244.0.0/16   true   Never      Always      false      false           "
+            "   all()      \n"
             "\n");
   EXPECT_EQ(view(*c, "node-1", "calicoctl get node -o wide"),
             "NAME     ASN       IPV4           IPV6   \n"
@@ -190,8 +194,10 @@ TEST(ClusterViews, IpipCrossSubnet) {
             "192.168.80.129 dev cali85788d6691c scope link \n"
             "192.168.141.128/26 via 10.10.1.11 dev tunl0 proto bird onlink \n");
   EXPECT_EQ(view(*c, "a1", "calicoctl get ippool -o wide"),
-            "NAME               CIDR             NAT    IPIPMODE      VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   \n"
-            "crosssubnet-pool   192.168.0.0/16   true   CrossSubnet   Never       false      false              all()      \n"
+            "NAME               CIDR             NAT    IPIPMODE      VXLANMODE   DISABLED   "
+            "DISABLEBGPEXPORT   SELECTOR   \n"
+            "crosssubnet-pool   192.168.0.0/16   true   CrossSubnet   Never       false      false "
+            "             all()      \n"
             "\n");
   EXPECT_EQ(view(*c, "a1", "calicoctl get node -o wide"),
             "NAME   ASN       IPV4            IPV6   \n"
@@ -250,8 +256,10 @@ TEST(ClusterViews, VxlanCrossSubnet) {
             "192.168.80.129 dev cali85788d6691c scope link \n"
             "192.168.141.128/26 via 192.168.141.128 dev vxlan.calico onlink \n");
   EXPECT_EQ(view(*c, "a1", "calicoctl get ippool -o wide"),
-            "NAME                     CIDR             NAT    IPIPMODE   VXLANMODE     DISABLED   DISABLEBGPEXPORT   SELECTOR   \n"
-            "vxlan-crosssubnet-pool   192.168.0.0/16   true   Never      CrossSubnet   false      false              all()      \n"
+            "NAME                     CIDR             NAT    IPIPMODE   VXLANMODE     DISABLED   "
+            "DISABLEBGPEXPORT   SELECTOR   \n"
+            "vxlan-crosssubnet-pool   192.168.0.0/16   true   Never      CrossSubnet   false      "
+            "false              all()      \n"
             "\n");
   EXPECT_EQ(view(*c, "a1", "calicoctl get node -o wide"),
             "NAME   ASN       IPV4            IPV6   \n"
@@ -311,8 +319,10 @@ TEST(ClusterViews, NoEncap) {
             "10.48.226.64/26 via 172.31.0.21 dev eth0 proto bird \n"
             "172.31.0.0/24 dev eth0 proto kernel scope link src 172.31.0.22 \n");
   EXPECT_EQ(view(*c, "cp-1", "calicoctl get ippool -o wide"),
-            "NAME            CIDR           NAT    IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   \n"
-            "no-encap-pool   10.48.0.0/16   true   Never      Never       false      false              all()      \n"
+            "NAME            CIDR           NAT    IPIPMODE   VXLANMODE   DISABLED   "
+            "DISABLEBGPEXPORT   SELECTOR   \n"
+            "no-encap-pool   10.48.0.0/16   true   Never      Never       false      false         "
+            "     all()      \n"
             "\n");
   EXPECT_EQ(view(*c, "cp-1", "calicoctl get node -o wide"),
             "NAME       ASN       IPV4             IPV6   \n"
@@ -399,8 +409,10 @@ TEST(ClusterViews, RouteReflectors) {
             "192.168.251.192/26 via 10.20.0.18 dev tunl0 proto bird onlink \n"
             "192.168.254.64/26 via 10.20.0.13 dev tunl0 proto bird onlink \n");
   EXPECT_EQ(view(*c, "node-01", "calicoctl get ippool -o wide"),
-            "NAME                  CIDR             NAT    IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   \n"
-            "default-ipv4-ippool   192.168.0.0/16   true   Always     Never       false      false              all()      \n"
+            "NAME                  CIDR             NAT    IPIPMODE   VXLANMODE   DISABLED   "
+            "DISABLEBGPEXPORT   SELECTOR   \n"
+            "default-ipv4-ippool   192.168.0.0/16   true   Always     Never       false      false "
+            "             all()      \n"
             "\n");
   EXPECT_EQ(view(*c, "node-01", "calicoctl get node -o wide"),
             "NAME      ASN       IPV4            IPV6   \n"
@@ -528,8 +540,10 @@ TEST(ClusterViews, LabWrongAutodetect) {
             "192.168.153.192 dev cali21c68c06609 scope link \n"
             "203.248.23.128/25 dev enp0s8 proto kernel scope link src 203.248.23.215 \n");
   EXPECT_EQ(view(*c, "user-controller", "calicoctl get ippool -o wide"),
-            "NAME                  CIDR             NAT    IPIPMODE   VXLANMODE   DISABLED   DISABLEBGPEXPORT   SELECTOR   \n"
-            "default-ipv4-ippool   192.168.0.0/16   true   Always     Never       false      false              all()      \n"
+            "NAME                  CIDR             NAT    IPIPMODE   VXLANMODE   DISABLED   "
+            "DISABLEBGPEXPORT   SELECTOR   \n"
+            "default-ipv4-ippool   192.168.0.0/16   true   Always     Never       false      false "
+            "             all()      \n"
             "\n");
   EXPECT_EQ(view(*c, "user-controller", "calicoctl get node -o wide"),
             "NAME              ASN       IPV4           IPV6   \n"
@@ -545,8 +559,7 @@ TEST(ClusterViews, LabWrongAutodetect) {
             "IPv6 BGP status\n"
             "No IPv6 peers found.\n"
             "\n");
-  EXPECT_EQ(view(*c, "user-worker", "calicoctl node status"),
-            "Calico process is not running.\n");
+  EXPECT_EQ(view(*c, "user-worker", "calicoctl node status"), "Calico process is not running.\n");
   EXPECT_EQ(view(*c, "user-controller", "calicoctl get bgppeer"),
             "NAME   PEERIP   NODE   ASN   \n"
             "\n");
@@ -607,13 +620,15 @@ TEST(ClusterCommand, FlagsInAnyOrderAliasesAndShortForms) {
   }
   EXPECT_EQ(view(*c, "user-worker", "ip -br a"), view(*c, "user-worker", "ip -brief address show"));
   EXPECT_EQ(view(*c, "user-worker", "ip n"), view(*c, "user-worker", "ip neigh show"));
-  EXPECT_EQ(view(*c, "user-worker", "ip ru"), "0:\tfrom all lookup local\n"
-                                              "32766:\tfrom all lookup main\n"
-                                              "32767:\tfrom all lookup default\n");
+  EXPECT_EQ(view(*c, "user-worker", "ip ru"),
+            "0:\tfrom all lookup local\n"
+            "32766:\tfrom all lookup main\n"
+            "32767:\tfrom all lookup default\n");
   // The local table: the addresses' own routes.
-  EXPECT_NE(view(*c, "user-worker", "ip route show table local")
-                .find("local 203.248.23.215 dev enp0s8 proto kernel scope host src 203.248.23.215 \n"),
-            std::string::npos)
+  EXPECT_NE(
+      view(*c, "user-worker", "ip route show table local")
+          .find("local 203.248.23.215 dev enp0s8 proto kernel scope host src 203.248.23.215 \n"),
+      std::string::npos)
       << view(*c, "user-worker", "ip route show table local");
   // In a pod: the CNI's two routes.
   EXPECT_EQ(view(*c, "default/hi", "ip route"),
@@ -646,8 +661,9 @@ TEST(ClusterCommand, ErrorsNameWhatWasWrong) {
   EXPECT_TRUE(unknown.ends_with("\n  route -n")) << unknown;
   EXPECT_EQ(error_of(*c, "user-wroker", "ip route"),
             "\"user-wroker\": no such node, router or running pod (a pod is namespace/name)");
-  EXPECT_EQ(error_of(*c, "default/hi", "calicoctl node status"),
-            "calicoctl node status: \"default/hi\" is not a node (it reads the node's BIRD socket)");
+  EXPECT_EQ(
+      error_of(*c, "default/hi", "calicoctl node status"),
+      "calicoctl node status: \"default/hi\" is not a node (it reads the node's BIRD socket)");
   EXPECT_EQ(error_of(*c, "user-worker", "calicoctl get ippool --wide"),
             "calicoctl get: unknown option \"--wide\" (it takes -o wide, -A, -n NAMESPACE)");
   EXPECT_EQ(error_of(*c, "user-worker", "calicoctl get ippool -A"),
@@ -686,7 +702,8 @@ std::string tshark(const std::string& cap, const std::string& filter, const std:
 }
 
 std::size_t tshark_count(const std::string& cap, const std::string& filter) {
-  const auto r = test::run_command("tshark -r '" + cap + "' -Y '" + filter + "' 2>/dev/null | wc -l");
+  const auto r =
+      test::run_command("tshark -r '" + cap + "' -Y '" + filter + "' 2>/dev/null | wc -l");
   return static_cast<std::size_t>(std::stoul(r.out));
 }
 
@@ -705,7 +722,8 @@ std::string ip_of(const Cluster& c, const char* pod) {
   return ip ? ip->to_string() : "";
 }
 
-constexpr const char* kFieldsSrcDst = "-T fields -e ip.src -e ip.dst -E occurrence=a -E aggregator=,";
+constexpr const char* kFieldsSrcDst =
+    "-T fields -e ip.src -e ip.dst -E occurrence=a -E aggregator=,";
 
 TEST(ClusterWire, IpipCrossSubnetIsPlainInARackAndIpipAcrossTheRouter) {
   const auto dir = test::work_dir("views-ipip-cs-" + std::to_string(::getpid()));
@@ -728,9 +746,11 @@ TEST(ClusterWire, IpipCrossSubnetIsPlainInARackAndIpipAcrossTheRouter) {
   EXPECT_EQ(tshark(cap, "frame.interface_name == \"b1/eth0\" && ip.proto == 4 && icmp.type == 8",
                    kFieldsSrcDst),
             "10.10.1.11," + a1 + "\t10.10.2.11," + b1 + "\n");
-  EXPECT_EQ(tshark_count(cap, "icmp && ip.addr == " + a1 + " && ip.addr == " + b1 +
-                                  " && !(ip.proto == 4) && frame.interface_name matches \"^[^/]+/eth[0-9]$\""),
-            0u);
+  EXPECT_EQ(
+      tshark_count(cap,
+                   "icmp && ip.addr == " + a1 + " && ip.addr == " + b1 +
+                       " && !(ip.proto == 4) && frame.interface_name matches \"^[^/]+/eth[0-9]$\""),
+      0u);
   EXPECT_EQ(tshark(cap, "frame.interface_name == \"tor/eth1\" && icmp", "-T fields -e ip.proto"),
             "4,1\n");
 }
@@ -750,9 +770,10 @@ TEST(ClusterWire, VxlanCrossSubnetIsPlainInARackAndVxlanAcrossTheRouter) {
   EXPECT_EQ(tshark(cap, "frame.interface_name == \"b2/eth0\" && icmp.type == 8", kFieldsSrcDst),
             b1 + "\t" + b2 + "\n");
   EXPECT_EQ(tshark_count(cap, "frame.interface_name == \"b2/eth0\" && udp.port == 4789"), 0u);
-  EXPECT_EQ(tshark_count(cap, "icmp && ip.addr == " + a1 + " && ip.addr == " + b1 +
-                                  " && !vxlan && frame.interface_name matches \"^[^/]+/eth[0-9]$\""),
-            0u);
+  EXPECT_EQ(
+      tshark_count(cap, "icmp && ip.addr == " + a1 + " && ip.addr == " + b1 +
+                            " && !vxlan && frame.interface_name matches \"^[^/]+/eth[0-9]$\""),
+      0u);
   EXPECT_EQ(tshark(cap, "frame.interface_name == \"b1/eth0\" && udp.port == 4789 && icmp.type == 8",
                    "-T fields -e ip.src -e ip.dst -e udp.dstport -e vxlan.vni -E occurrence=a "
                    "-E aggregator=,"),
@@ -768,9 +789,9 @@ TEST(ClusterWire, NoEncapCarriesPodAddressesAsTheyAre) {
   expect_clean(cap);
   const std::string a = ip_of(*c, "a"), b = ip_of(*c, "b");
   // The pod's ping and the node's, on the receiving node's NIC, with their own addresses.
-  EXPECT_EQ(tshark(cap, "frame.interface_name == \"worker-2/eth0\" && icmp.type == 8",
-                   kFieldsSrcDst),
-            a + "\t" + b + "\n172.31.0.10\t" + b + "\n");
+  EXPECT_EQ(
+      tshark(cap, "frame.interface_name == \"worker-2/eth0\" && icmp.type == 8", kFieldsSrcDst),
+      a + "\t" + b + "\n172.31.0.10\t" + b + "\n");
   EXPECT_EQ(tshark_count(cap, "ip.proto == 4 || udp.port == 4789"), 0u);
 }
 

@@ -23,10 +23,11 @@ CommandResult calisim(const std::string& name, const std::string& args,
 }
 
 TEST(CliView, RouteReflectorViewsPrintAfterTheDefaultOutput) {
-  const auto r = calisim("view-rr", "'" + kExamples + "/route-reflectors.yaml' --no-capture "
-                                    "--view 'node-02: calicoctl node status' "
-                                    "--view 'calicoctl get bgppeer' "
-                                    "--view 'node-05:ip route'");
+  const auto r = calisim("view-rr", "'" + kExamples +
+                                        "/route-reflectors.yaml' --no-capture "
+                                        "--view 'node-02: calicoctl node status' "
+                                        "--view 'calicoctl get bgppeer' "
+                                        "--view 'node-05:ip route'");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   // The default output first (the control-plane node's route -n), then the views in order,
   // each as `WHERE$ COMMAND`; a view without WHERE runs on the default node.
@@ -61,9 +62,10 @@ TEST(CliView, RouteReflectorViewsPrintAfterTheDefaultOutput) {
 }
 
 TEST(CliView, ViewsOnlyPrintsTheViewsAlone) {
-  const auto r = calisim("view-only", "'" + kExamples + "/no-encap.yaml' --no-capture --views-only "
-                                      "--view 'calicoctl get ippool -o wide' "
-                                      "--view 'default/a: ip route'");
+  const auto r = calisim("view-only", "'" + kExamples +
+                                          "/no-encap.yaml' --no-capture --views-only "
+                                          "--view 'calicoctl get ippool -o wide' "
+                                          "--view 'default/a: ip route'");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out,
             "cp-1$ calicoctl get ippool -o wide\n"
@@ -102,7 +104,8 @@ TEST(CliView, UnknownPlaceAndBadAddressAreUsageErrors) {
             std::string::npos)
       << place.out;
   EXPECT_EQ(place.out.find("simulating"), std::string::npos) << place.out;
-  const auto ip = calisim("view-bad-ip", "--no-capture --view 'calicoctl ipam show --ip=192.168.1'");
+  const auto ip =
+      calisim("view-bad-ip", "--no-capture --view 'calicoctl ipam show --ip=192.168.1'");
   EXPECT_EQ(ip.exit_code, 2) << ip.out;
   EXPECT_NE(ip.out.find("--ip=192.168.1: not an IPv4 address"), std::string::npos) << ip.out;
   const auto flag = calisim("view-bad-flag", "--no-capture --view 'calicoctl get node -o yaml'");
