@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -500,13 +501,11 @@ struct Cluster::Impl {
       std::uint32_t peer_as = 0;
     };
     std::vector<PendingPeer> pending;
-    auto has_peer = [&](const std::string& name) {
-      return std::any_of(pending.begin(), pending.end(),
-                         [&](const PendingPeer& p) { return p.name == name; });
-    };
+    std::unordered_set<std::string> pending_names;  // meshes of thousands: no linear search
+    auto has_peer = [&](const std::string& name) { return pending_names.contains(name); };
     auto queue_peer = [&](std::string name, const NodeState& other, bool passive, bool rr_client,
                           std::uint32_t peer_as) {
-      if (has_peer(name)) return;  // one protocol per key
+      if (!pending_names.insert(name).second) return;  // one protocol per key
       const int section = name.starts_with("Mesh") ? 0 : name.starts_with("Global") ? 1 : 2;
       std::string key = section == 0 ? other.spec->name : fmt::format("{}", other.address->address);
       pending.push_back(PendingPeer{section, std::move(key), std::move(name), &other, passive,
