@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -111,6 +113,9 @@ struct Cluster::Impl {
     std::vector<dataplane::EthernetPort*> nics;
     std::optional<DetectedAddress> address;  // the node's BGP address, if autodetection worked
     std::string autodetect_error;
+    // calico/node got through start-up; it terminates (and the pod crash-loops) when it has no
+    // address or another node already uses its address (startup.go checkConflictingNodes).
+    bool calico_running = true;
     std::uint32_t host_mtu = 1500;
     dataplane::IpipTunnel* tunl0 = nullptr;
     dataplane::VxlanTunnel* vxlan = nullptr;
@@ -334,12 +339,26 @@ struct Cluster::Impl {
         st.autodetect_error = detected.error().message;
       }
     }
+    // startup.go: "Node IPv4 changed, will check for conflicts"; a node that already has the
+    // address wins, this one logs "Calico node '<other>' is already using the IPv4 address
+    // <ip>.", clears the address from its Node resource and terminates. Nodes start in file
+    // order (the control plane is usually first).
+    for (std::size_t j = 0; j < index && st.address; ++j) {
+      const NodeState& other = nodes[j];
+      if (other.calico_running && other.address && other.address->address == st.address->address) {
+        st.autodetect_error = fmt::format("Calico node '{}' is already using the IPv4 address {}.",
+                                          other.spec->name, st.address->address);
+        st.address.reset();
+      }
+    }
+    st.calico_running = st.address.has_value();
     record("calico-node", {{"node", std::string_view(st.spec->name)},
                            {"address", st.address ? std::string_view(st.address->to_cidr())
                                                   : std::string_view("")},
                            {"interface", st.address ? std::string_view(st.address->interface)
                                                     : std::string_view("")},
                            {"error", std::string_view(st.autodetect_error)}});
+    if (!st.calico_running) return;  // no tunnel addresses, no Felix, no BIRD
     // Felix's MTU: the smallest MTU of the NICs matching its pattern (here: every NIC).
     st.host_mtu = 1500;
     bool any = false;
@@ -384,7 +403,9 @@ struct Cluster::Impl {
   }
 
   // Felix's VXLAN routes, neighbours and FDB entries for every other node's blocks
-  // (vxlan_mgr.go), and the blackholes for this node's own VXLAN blocks (proto 80).
+  // (vxlan_mgr.go), and the blackholes for this node's own VXLAN blocks. The blackholes and
+  // the same-subnet routes carry proto 80 (calculateNonEncapRouteProtocol); the routes through
+  // vxlan.calico are Felix's ordinary device routes, proto boot, which `ip route` does not print.
   void program_felix(std::size_t index) {
     NodeState& st = nodes[index];
     if (st.vxlan == nullptr) return;
@@ -392,7 +413,11 @@ struct Cluster::Impl {
       dataplane::RouteSelector sel;
       sel.destination = prefix;
       sel.protocol = dataplane::route_protocol::kFelix;
-      (void)st.ns->fib().remove_route(sel);
+      if (!st.ns->fib().remove_route(sel)) {
+        sel.protocol = dataplane::route_protocol::kBoot;
+        sel.ifindex = st.vxlan->ifindex();
+        (void)st.ns->fib().remove_route(sel);
+      }
     }
     st.felix_routes.clear();
     for (std::size_t j = 0; j < nodes.size(); ++j) {
@@ -411,15 +436,18 @@ struct Cluster::Impl {
               st.address &&
               Ipv4Prefix(st.address->address, st.address->prefix_length).contains(other.address->address);
           if (p->vxlan_mode == scenario::EncapsulationMode::kCrossSubnet && same_subnet) {
-            // Same subnet under CrossSubnet: straight to the node over the NIC.
+            // Same subnet under CrossSubnet: straight to the node over the NIC, onlink as every
+            // no-encap target (felix/routetable/target.go Target.Flags).
             auto out = st.ns->route_output(other.address->address);
             if (!out.ok()) continue;
             r.gateway = other.address->address;
             r.ifindex = out.route->ifindex;
+            r.onlink = true;
           } else {
             r.gateway = *other.vxlan_address;
             r.ifindex = st.vxlan->ifindex();
             r.onlink = true;
+            r.protocol = dataplane::route_protocol::kBoot;
             (void)st.ns->neighbours().add_permanent(st.vxlan->ifindex(), *other.vxlan_address,
                                                     other.vtep, sim.now());
             st.vxlan->add_fdb(other.vtep, other.address->address);
@@ -460,6 +488,29 @@ struct Cluster::Impl {
     const auto config = bird_config(st);
     const std::string my_ip = fmt::format("{}", st.address->address);
     const auto my_cluster = st.spec->calico.route_reflector_cluster_id;
+    // bird.cfg lists the peers in sections, and BIRD keeps that order (`show protocols`, `node
+    // status`): the mesh by host name (`range lsdir "/host"`), then the global peers, then this
+    // node's own, each by its key, the peer's address as a string (confd's `gets` sorts).
+    struct PendingPeer {
+      int section = 0;  // 0 mesh, 1 global, 2 node-specific
+      std::string key;
+      std::string name;
+      const NodeState* other = nullptr;
+      bool passive = false;
+      bool rr_client = false;
+      std::uint32_t peer_as = 0;
+    };
+    std::vector<PendingPeer> pending;
+    std::unordered_set<std::string> pending_names;  // meshes of thousands: no linear search
+    auto has_peer = [&](const std::string& name) { return pending_names.contains(name); };
+    auto queue_peer = [&](std::string name, const NodeState& other, bool passive, bool rr_client,
+                          std::uint32_t peer_as) {
+      if (!pending_names.insert(name).second) return;  // one protocol per key
+      const int section = name.starts_with("Mesh") ? 0 : name.starts_with("Global") ? 1 : 2;
+      std::string key = section == 0 ? other.spec->name : fmt::format("{}", other.address->address);
+      pending.push_back(PendingPeer{section, std::move(key), std::move(name), &other, passive,
+                                    rr_client, peer_as});
+    };
     auto add_peer = [&](std::string name, const NodeState& other, bool passive, bool rr_client,
                         std::uint32_t peer_as) {
       bgp::NeighborConfig c;
@@ -483,8 +534,8 @@ struct Cluster::Impl {
         if (&other == &st || !other.address || other.spec->calico.route_reflector_cluster_id) continue;
         const std::string other_ip = fmt::format("{}", other.address->address);
         if (other_ip == my_ip) continue;  // a node cannot peer with its own address
-        add_peer(bird_name("Mesh", other.address->address), other, other_ip > my_ip, false,
-                 bgpconf.asn());
+        queue_peer(bird_name("Mesh", other.address->address), other, other_ip > my_ip, false,
+                   bgpconf.asn());
       }
     }
     // BGPPeers that select this node and other nodes (route reflectors).
@@ -501,8 +552,8 @@ struct Cluster::Impl {
         const std::string other_ip = fmt::format("{}", other.address->address);
         const auto other_cluster = other.spec->calico.route_reflector_cluster_id;
         const bool rr_client = my_cluster && other_cluster != my_cluster;
-        add_peer(bird_name(prefix, other.address->address), other, other_ip > my_ip, rr_client,
-                 bp.as_number.value_or(bgpconf.asn()));
+        queue_peer(bird_name(prefix, other.address->address), other, other_ip > my_ip, rr_client,
+                   bp.as_number.value_or(bgpconf.asn()));
       }
     }
     // Route reflectors also peer with the nodes that select them.
@@ -516,17 +567,21 @@ struct Cluster::Impl {
               (bp.node.empty() && (bp.node_selector.empty() ||
                                    selector_matches(bp.node_selector, other.spec->labels)));
           if (!selects_other) continue;
-          if (st.speaker->find_neighbor(bird_name("Node", other.address->address)) ||
-              st.speaker->find_neighbor(bird_name("Global", other.address->address))) {
+          if (has_peer(bird_name("Node", other.address->address)) ||
+              has_peer(bird_name("Global", other.address->address))) {
             continue;
           }
           const std::string other_ip = fmt::format("{}", other.address->address);
           const auto other_cluster = other.spec->calico.route_reflector_cluster_id;
-          add_peer(bird_name("Node", other.address->address), other, other_ip > my_ip,
-                   other_cluster != my_cluster, bp.as_number.value_or(bgpconf.asn()));
+          queue_peer(bird_name("Node", other.address->address), other, other_ip > my_ip,
+                     other_cluster != my_cluster, bp.as_number.value_or(bgpconf.asn()));
         }
       }
     }
+    std::stable_sort(pending.begin(), pending.end(), [](const PendingPeer& a, const PendingPeer& b) {
+      return std::tie(a.section, a.key) < std::tie(b.section, b.key);
+    });
+    for (auto& p : pending) add_peer(std::move(p.name), *p.other, p.passive, p.rr_client, p.peer_as);
     bgp::KernelConfig kc;
     kc.export_filter = bgp::calico_kernel_programming(config);
     st.speaker->attach_kernel(*st.ns, kc);
@@ -915,11 +970,13 @@ std::string Cluster::calicoctl_node_status(std::string_view node) const {
                                        status.session.since, status.session.info});
     }
   }
-  return views::calicoctl_node_status(st.ns->running(), st.speaker != nullptr, rows,
+  return views::calicoctl_node_status(st.ns->running() && st.calico_running, st.speaker != nullptr,
+                                      rows,
                                       impl_->sim.now());
 }
 
-std::string Cluster::calicoctl_get_workloadendpoints(bool all_namespaces, bool wide) const {
+std::string Cluster::calicoctl_get_workloadendpoints(bool all_namespaces, bool wide,
+                                                     std::string_view namespace_flag) const {
   std::vector<views::WorkloadEndpointRow> rows;
   for (const auto& p : impl_->pods) {
     if (!p.alive) continue;
@@ -937,10 +994,10 @@ std::string Cluster::calicoctl_get_workloadendpoints(bool all_namespaces, bool w
   std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
     return x.k8s_namespace + "/" + x.pod < y.k8s_namespace + "/" + y.pod;
   });
-  return views::calicoctl_get_workloadendpoints(rows, all_namespaces, wide);
+  return views::calicoctl_get_workloadendpoints(rows, all_namespaces, wide, namespace_flag);
 }
 
-std::string Cluster::view(std::string_view what, std::string_view where) const {
+const dataplane::Namespace* Cluster::find_namespace(std::string_view where) const {
   const Namespace* ns = nullptr;
   if (auto slash = where.find('/'); slash != std::string_view::npos) {
     const auto* p = impl_->find_pod(where.substr(0, slash), where.substr(slash + 1));
@@ -952,6 +1009,11 @@ std::string Cluster::view(std::string_view what, std::string_view where) const {
       if (r->name() == where) ns = r.get();
     }
   }
+  return ns;
+}
+
+std::string Cluster::view(std::string_view what, std::string_view where) const {
+  const Namespace* ns = find_namespace(where);
   if (ns == nullptr) return fmt::format("{}: no such node or pod\n", where);
   if (what == "route -n") return dataplane::views::route_n(*ns);
   if (what == "ip route") return dataplane::views::ip_route(*ns);

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -55,7 +57,28 @@ struct RunOptions {
   std::optional<std::uint64_t> seed;
   bool capture = true;
   std::string show_node;  // whose views to print; empty: the first control-plane node
+  std::vector<std::string> views;  // --view 'WHERE: COMMAND', in order
+  bool views_only = false;         // print the --view output and nothing else
 };
+
+// One --view: "WHERE: COMMAND" or a bare COMMAND (run on the default node). WHERE is one word
+// (a node, a router, namespace/pod) before the first ':'.
+std::pair<std::string, std::string> split_view(const std::string& view) {
+  auto trim = [](std::string s) {
+    const auto b = s.find_first_not_of(" \t");
+    if (b == std::string::npos) return std::string();
+    const auto e = s.find_last_not_of(" \t");
+    return s.substr(b, e - b + 1);
+  };
+  const auto colon = view.find(':');
+  if (colon != std::string::npos) {
+    std::string where = trim(view.substr(0, colon));
+    if (!where.empty() && where.find_first_of(" \t") == std::string::npos) {
+      return {where, trim(view.substr(colon + 1))};
+    }
+  }
+  return {"", trim(view)};
+}
 
 // `calisim run [SCENARIO.yaml]`: build the cluster, run it for the scenario's duration, print
 // the pings and the views a Calico user looks at, and leave the run directory.
@@ -71,23 +94,7 @@ int run_scenario(const RunOptions& options) {
   }
   for (const auto& w : scenario->warnings) fmt::print(stderr, "{}\n", w.to_string());
   if (options.seed) scenario->seed = *options.seed;
-  const std::filesystem::path run_dir = std::filesystem::path(options.out) / scenario->name;
-  calico::ClusterOptions co;
-  co.run_dir = run_dir;
-  co.capture = options.capture;
-  auto cluster = calico::Cluster::create(*scenario, co);
-  if (!cluster) {
-    fmt::print(stderr, "calisim: {}\n", cluster.error().message);
-    return kExitRunFailed;
-  }
-  fmt::print("calisim {}: scenario {} (seed {}), {} nodes, simulating {} s\n", CALISIM_VERSION,
-             scenario->name, scenario->seed, scenario->nodes.size(),
-             scenario->duration.ns() / 1'000'000'000);
-  (*cluster)->run();
-  for (const auto& p : (*cluster)->pings()) {
-    fmt::print("\n$ kubectl exec {} -- {}\n", p.from, p.command);
-    for (const auto& line : p.lines) fmt::print("{}\n", line);
-  }
+  // Whose views: --node, else the first control-plane node, else the first node.
   std::string node = options.show_node;
   if (node.empty()) {
     for (const auto& n : scenario->nodes) {
@@ -98,7 +105,50 @@ int run_scenario(const RunOptions& options) {
     }
     if (node.empty() && !scenario->nodes.empty()) node = scenario->nodes.front().name;
   }
-  if (!node.empty()) {
+  // The --view commands, checked before anything runs: the command and its flags, and that WHERE
+  // is something the scenario has (whether a pod still runs at the end is known only then).
+  std::vector<std::pair<std::string, std::string>> views;
+  for (const auto& v : options.views) {
+    auto [where, command] = split_view(v);
+    if (where.empty()) where = node;
+    if (auto ok = calico::Cluster::check_command(command); !ok) {
+      fmt::print(stderr, "calisim: --view '{}': {}\n", v, ok.error().message);
+      return kExitUsage;
+    }
+    bool known = scenario->find_node(where) != nullptr || scenario->find_router(where) != nullptr;
+    if (const auto slash = where.find('/'); !known && slash != std::string::npos) {
+      known = scenario->find_pod(where.substr(0, slash), where.substr(slash + 1)) != nullptr;
+    }
+    if (!known) {
+      fmt::print(stderr,
+                 "calisim: --view '{}': the scenario has no node, router or pod \"{}\" (a pod is "
+                 "namespace/name)\n",
+                 v, where);
+      return kExitUsage;
+    }
+    views.emplace_back(std::move(where), std::move(command));
+  }
+  const std::filesystem::path run_dir = std::filesystem::path(options.out) / scenario->name;
+  calico::ClusterOptions co;
+  co.run_dir = run_dir;
+  co.capture = options.capture;
+  auto cluster = calico::Cluster::create(*scenario, co);
+  if (!cluster) {
+    fmt::print(stderr, "calisim: {}\n", cluster.error().message);
+    return kExitRunFailed;
+  }
+  if (!options.views_only) {
+    fmt::print("calisim {}: scenario {} (seed {}), {} nodes, simulating {} s\n", CALISIM_VERSION,
+               scenario->name, scenario->seed, scenario->nodes.size(),
+               scenario->duration.ns() / 1'000'000'000);
+  }
+  (*cluster)->run();
+  for (const auto& p : (*cluster)->pings()) {
+    if (options.views_only) break;
+    fmt::print("\n$ kubectl exec {} -- {}\n", p.from, p.command);
+    for (const auto& line : p.lines) fmt::print("{}\n", line);
+  }
+  if (!node.empty() && !options.views_only) {
     fmt::print("\n{}$ calicoctl ipam show --show-blocks\n{}", node,
                (*cluster)->calicoctl_ipam_show(true));
     fmt::print("\n{}$ calicoctl node status\n{}", node, (*cluster)->calicoctl_node_status(node));
@@ -106,15 +156,29 @@ int run_scenario(const RunOptions& options) {
                (*cluster)->calicoctl_get_workloadendpoints(true));
     fmt::print("{}$ route -n\n{}", node, (*cluster)->view("route -n", node));
   }
+  bool bad_view = false;
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const auto& [where, command] = views[i];
+    auto out = (*cluster)->command(where, command);
+    if (!out) {
+      std::fflush(stdout);
+      fmt::print(stderr, "calisim: --view '{}': {}\n", options.views[i], out.error().message);
+      bad_view = true;
+      continue;
+    }
+    fmt::print("{}{}$ {}\n{}", options.views_only && i == 0 ? "" : "\n", where, command, *out);
+  }
   auto finished = (*cluster)->finish();
   if (!finished) {
     fmt::print(stderr, "calisim: {}\n", finished.error().message);
     return kExitRunFailed;
   }
-  fmt::print("\nrun directory: {} (capture.pcapng, events.jsonl, summary.json)\n",
-             run_dir.string());
+  if (!options.views_only) {
+    fmt::print("\nrun directory: {} (capture.pcapng, events.jsonl, summary.json)\n",
+               run_dir.string());
+  }
   std::fflush(stdout);
-  return kExitOk;
+  return bad_view ? kExitUsage : kExitOk;
 }
 
 int check_scenario_file(const std::string& path) {
@@ -159,7 +223,18 @@ int main(int argc, char** argv) {
       "run", "Run a scenario (default: the built-in two-node kubeadm lab, examples/lab-ipip.yaml)");
   run->add_option("scenario", run_options.scenario_path, "Scenario YAML file")
       ->check(CLI::ExistingFile);
-  run->add_option("--node", run_options.show_node, "Node whose views to print");
+  run->add_option("--node", run_options.show_node,
+                  "Node whose views to print (default: the first control-plane node)");
+  run->add_option("--view", run_options.views,
+                  "Also print a view after the run: 'WHERE: COMMAND' (WHERE a node, a router or "
+                  "namespace/pod; without it the --node node). Repeatable. COMMAND is what you "
+                  "would type: calicoctl ipam show [--show-blocks|--show-borrowed|--ip=IP], "
+                  "calicoctl node status, calicoctl get ippool|node|bgppeer|bgpconfig|wep "
+                  "[-o wide] [-A|-n NS], ip route [table N], ip rule, ip -br link, ip -br addr, "
+                  "ip neigh, route -n")
+      ->allow_extra_args(false);
+  run->add_flag("--views-only", run_options.views_only,
+                "Print only the --view output (no pings, default views or run directory line)");
   bool no_capture = false;
   run->add_flag("--no-capture", no_capture, "Do not write capture.pcapng");
   auto* demo = app.add_subcommand(

@@ -85,11 +85,35 @@ class Cluster {
   std::string calicoctl_ipam_show(bool show_blocks) const;
   // `calicoctl node status` on a node.
   std::string calicoctl_node_status(std::string_view node) const;
-  // `calicoctl get workloadendpoint [-A] [-o wide]`.
-  std::string calicoctl_get_workloadendpoints(bool all_namespaces, bool wide = false) const;
+  // `calicoctl get workloadendpoint [-A | -n NAMESPACE] [-o wide]` (`namespace_flag`: -n's
+  // value, empty without -n, which lists "default").
+  std::string calicoctl_get_workloadendpoints(bool all_namespaces, bool wide = false,
+                                              std::string_view namespace_flag = {}) const;
+  // `calicoctl get ippool|node|bgppeer|bgpconfig [-o wide]`: the resources of the scenario as
+  // the running cluster has them (nodes with the address calico/node autodetected and wrote to
+  // spec.bgp, the AS it runs with).
+  std::string calicoctl_get_ippools(bool wide = false) const;
+  std::string calicoctl_get_nodes(bool wide = false) const;
+  std::string calicoctl_get_bgppeers() const;
+  std::string calicoctl_get_bgpconfigs() const;
   // `route -n`, `ip route`, `ip -br addr`, `ip -br link`, `ip neigh` on a node or a pod
   // ("node" or "namespace/pod").
   std::string view(std::string_view what, std::string_view where) const;
+  // What a user types on a node or in a pod, as the tool prints it now (src/calico/
+  // cluster_commands.cpp): `calicoctl ipam show [--show-blocks] [--show-borrowed] [--ip=IP]
+  // [--show-configuration]`, `calicoctl node status`, `calicoctl get KIND [-o wide] [-A | -n NS]`,
+  // `ip [-br] route|rule|link|addr|neigh ...`, `route -n`. `where` is a node, a router or
+  // "namespace/pod"; calicoctl's commands other than `node status` are cluster-wide. Errors
+  // (Errc::kInvalidArgument) name the word that was wrong; an unknown command's lists the
+  // supported ones.
+  Result<std::string> command(std::string_view where, std::string_view command_line) const;
+  // The checks `command` makes without a cluster: the command, its flags and their values.
+  static Result<void> check_command(std::string_view command_line);
+  // The commands `command` accepts, one a line, indented by two spaces.
+  static std::string supported_commands();
+  // A node's, a router's or a pod's ("namespace/pod") network namespace; nullptr if none.
+  const dataplane::Namespace* find_namespace(std::string_view where) const;
+
   // The BGP state of `node`'s session named `peer` (Mesh_203_248_23_215): "Established", ...
   std::string bgp_state(std::string_view node, std::string_view peer) const;
 
