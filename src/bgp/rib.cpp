@@ -474,9 +474,18 @@ struct Rib::Impl {
   }
 
   void mark_changed(std::uint32_t net) {
+    const Route* best = nets[net].head == kNone ? nullptr : &routes[nets[net].head];
     for (std::uint32_t i = 0; i < sources.size(); ++i) {
       Source& s = sources[i];
       if (!s.is_peer || !s.up) continue;
+      // Nothing was sent to the peer for this net and bgp_preexport refuses the new best route
+      // (iBGP split horizon in a full mesh: every route from one mesh peer, for every other),
+      // or there is none: drain() would compute "nothing" again. Not marking it keeps a change
+      // from costing a visit to every peer.
+      if ((net >= s.adj_out.size() || s.adj_out[net] == kNone) &&
+          (best == nullptr || !preexport(s, i, *best))) {
+        continue;
+      }
       s.dirty.mark(net);
       mark_pending(i);
     }
