@@ -935,8 +935,11 @@ void Rib::peer_up(SourceId peer, Ipv4Address router_id) {
   p.up = true;
   p.remote_id = router_id;
   impl_->clear_all_caches();
+  // Only nets whose best route can go to the peer at all (see mark_changed).
+  const auto index = static_cast<std::uint32_t>(peer);
   for (std::uint32_t n = 0; n < impl_->nets.size(); ++n) {
-    if (impl_->nets[n].head != kNone) p.dirty.mark(n);
+    const std::uint32_t head = impl_->nets[n].head;
+    if (head != kNone && impl_->preexport(p, index, impl_->routes[head])) p.dirty.mark(n);
   }
   if (!p.dirty.list.empty()) impl_->mark_pending(static_cast<std::uint32_t>(peer));
 }
