@@ -46,6 +46,7 @@ std::size_t Speaker::add_neighbor(NeighborConfig config) {
     neighbor_of_source_.resize(source_index + 1, SIZE_MAX);
   }
   neighbor_of_source_[source_index] = neighbors_.size();
+  neighbor_by_address_.try_emplace(config.peer.address.value(), neighbors_.size());
   n->session = std::make_unique<Session>(
       config.session, RandomStream(config_.seed, fmt::format("bgp/{}/{}", config_.name,
                                                              config.peer.name)));
@@ -160,8 +161,8 @@ void Speaker::on_connect_failed(Time now, ConnectionId id, std::string_view erro
 }
 
 std::optional<ConnectionId> Speaker::on_incoming(Time now, wire::Ipv4Address remote) {
-  for (std::size_t i = 0; i < neighbors_.size(); ++i) {
-    if (neighbors_[i]->config.peer.address != remote) continue;
+  if (auto found = neighbor_by_address_.find(remote.value()); found != neighbor_by_address_.end()) {
+    const std::size_t i = found->second;
     const ConnectionId global{next_global_++};
     const ConnectionId local{global.value};  // caller-allocated ids have the top bit clear
     links_.emplace(global.value, Link{i, local});

@@ -1,5 +1,7 @@
 #include <calisim/dataplane/tcp_stack.hpp>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <calisim/dataplane/namespace.hpp>
@@ -70,17 +72,21 @@ TcpStack::TcpStack(Namespace& ns, TcpConfig config)
 void TcpStack::on_crash() {
   const Time now = ns_.sim().now();
   listeners_.clear();
-  for (auto it = sockets_.begin(); it != sockets_.end();) {
-    auto next = std::next(it);
+  // In four-tuple order, whatever the hash table's order.
+  std::vector<Key> keys;
+  keys.reserve(sockets_.size());
+  for (const auto& [k, socket] : sockets_) keys.push_back(k);
+  std::sort(keys.begin(), keys.end());
+  for (const Key& k : keys) {
+    auto it = sockets_.find(k);
     TcpSocket& s = *it->second;
     s.connection_.lose_power(now);
     s.timer_.cancel();
     retire(it);
-    it = next;
   }
 }
 
-void TcpStack::retire(std::map<Key, std::unique_ptr<TcpSocket>>::iterator it) {
+void TcpStack::retire(SocketMap::iterator it) {
   retired_.push_back(std::move(it->second));
   sockets_.erase(it);
 }

@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <calisim/bgp/kernel.hpp>
@@ -155,7 +156,7 @@ class Speaker {
   Rib rib_;
   std::unique_ptr<KernelProtocol> kernel_;
   std::vector<std::unique_ptr<Neighbor>> neighbors_;
-  std::map<std::uint64_t, Link> links_;  // global connection id -> neighbour and local id
+  std::unordered_map<std::uint64_t, Link> links_;  // global connection id -> neighbour, local id
   // The work of a pump is proportional to what changed, not to the number of neighbours
   // (a 500-node mesh has 499 per speaker): the neighbours whose sessions had input, and every
   // session's deadline in one ordered set.
@@ -164,6 +165,8 @@ class Speaker {
   // are owed a feed and an End-of-RIB. Kept until exported (or no longer up).
   std::vector<std::size_t> export_due_;
   std::vector<std::size_t> neighbor_of_source_;  // SourceId -> neighbour index
+  // Peer address -> the first neighbour with it (what on_incoming looked for in order).
+  std::unordered_map<std::uint32_t, std::size_t> neighbor_by_address_;
   std::vector<SourceId> pending_scratch_;
   std::set<std::pair<Time, std::size_t>> deadlines_;
   std::uint64_t next_global_ = 1;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include <calisim/dataplane/tcp_connection.hpp>
@@ -77,6 +78,15 @@ class TcpStack {
  private:
   friend class TcpSocket;
   using Key = std::tuple<std::uint32_t, std::uint16_t, std::uint32_t, std::uint16_t>;
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      const std::uint64_t a = (std::uint64_t{std::get<0>(k)} << 16) | std::get<1>(k);
+      const std::uint64_t b = (std::uint64_t{std::get<2>(k)} << 16) | std::get<3>(k);
+      return static_cast<std::size_t>((a * 0x9E3779B97F4A7C15ULL) ^ (b * 0xC2B2AE3D27D4EB4FULL));
+    }
+  };
+  // A node of a 500-node mesh holds ~1000 connections: hashed, not a tree of ten levels.
+  using SocketMap = std::unordered_map<Key, std::unique_ptr<TcpSocket>, KeyHash>;
 
   void on_tcp(const wire::Ipv4View& ip);
   void on_icmp(const wire::Ipv4View& ip);
@@ -85,13 +95,13 @@ class TcpStack {
   // The namespace crashed: every socket closes without a segment and the listeners go.
   void on_crash();
   // Moves a CLOSED socket out of the lookup map (its object lives on for the application).
-  void retire(std::map<Key, std::unique_ptr<TcpSocket>>::iterator it);
+  void retire(SocketMap::iterator it);
   std::uint16_t mss_for(wire::Ipv4Address destination) const;
 
   Namespace& ns_;
   TcpConfig config_;
   RandomStream rng_;
-  std::map<Key, std::unique_ptr<TcpSocket>> sockets_;
+  SocketMap sockets_;
   // Closed sockets no longer in sockets_: a new connection may reuse their four-tuple, while
   // the application may still hold a reference.
   std::vector<std::unique_ptr<TcpSocket>> retired_;
