@@ -778,50 +778,75 @@ struct Cluster::Impl {
     faults->set_listener([this](const dataplane::FaultRecord& r) {
       record("fault", {{"what", std::string_view(r.what)}});
     });
-    for (const auto& e : scenario.events) {
-      const Time at = Time::zero() + e.at;
-      Namespace* host = nullptr;
-      if (auto n = node_index(e.node)) host = nodes[*n].ns.get();
-      for (auto& r : routers) {
-        if (r->name() == e.node) host = r.get();
-      }
-      dataplane::Segment* seg = nullptr;
-      if (auto it = segments.find(e.subnet); it != segments.end()) seg = it->second.get();
-      auto* port = host != nullptr
-                       ? dynamic_cast<dataplane::EthernetPort*>(host->device(e.interface))
-                       : nullptr;
-      using A = scenario::EventAction;
-      switch (e.action) {
-        case A::kLinkDown: if (port) faults->unplug(at, *port); break;
-        case A::kLinkUp: if (port) faults->plug(at, *port); break;
-        case A::kNodeCrash: if (host) faults->crash(at, *host); break;
-        case A::kNodeRestart: if (host) faults->restart(at, *host); break;
-        case A::kSetLoss: if (seg) faults->set_loss(at, *seg, e.loss); break;
-        case A::kSetDelay: if (seg) faults->set_delay(at, *seg, e.delay); break;
-        case A::kSetRate: if (seg) faults->set_rate(at, *seg, e.rate_bps); break;
-        case A::kSetMtu:
-          if (port) faults->set_mtu(at, *port, e.mtu_bytes);
-          break;
-        case A::kBlockProtocol:
-          if (seg) {
-            if (e.protocol.ip_protocol == 17 && e.protocol.port) {
-              faults->block_udp_port(at, *seg, *e.protocol.port);
-            } else {
-              faults->block_ip_protocol(at, *seg, e.protocol.ip_protocol);
-            }
-          }
-          break;
-        case A::kUnblockProtocol:
-          if (seg) {
-            if (e.protocol.ip_protocol == 17 && e.protocol.port) {
-              faults->unblock_udp_port(at, *seg, *e.protocol.port);
-            } else {
-              faults->unblock_ip_protocol(at, *seg, e.protocol.ip_protocol);
-            }
-          }
-          break;
-      }
+    for (const auto& e : scenario.events) (void)apply_event(e, Time::zero() + e.at);
+  }
+
+  // One fault or repair at `at`; an error names what the event refers to that does not exist.
+  Result<void> apply_event(const scenario::Event& e, Time at) {
+    Namespace* host = nullptr;
+    if (auto n = node_index(e.node)) host = nodes[*n].ns.get();
+    for (auto& r : routers) {
+      if (r->name() == e.node) host = r.get();
     }
+    dataplane::Segment* seg = nullptr;
+    if (auto it = segments.find(e.subnet); it != segments.end()) seg = it->second.get();
+    auto* port = host != nullptr
+                     ? dynamic_cast<dataplane::EthernetPort*>(host->device(e.interface))
+                     : nullptr;
+    using A = scenario::EventAction;
+    const bool needs_host = e.action == A::kLinkDown || e.action == A::kLinkUp ||
+                            e.action == A::kNodeCrash || e.action == A::kNodeRestart ||
+                            (e.action == A::kSetMtu && e.subnet.empty());
+    const bool needs_port = needs_host && e.action != A::kNodeCrash && e.action != A::kNodeRestart;
+    if (needs_host && host == nullptr) {
+      return make_error(Errc::kNotFound, fmt::format("no node or router '{}'", e.node));
+    }
+    if (needs_port && port == nullptr) {
+      return make_error(Errc::kNotFound,
+                        fmt::format("{} has no NIC '{}'", e.node, e.interface));
+    }
+    if (!needs_host && seg == nullptr) {
+      return make_error(Errc::kNotFound, fmt::format("no subnet '{}'", e.subnet));
+    }
+    switch (e.action) {
+      case A::kLinkDown: faults->unplug(at, *port); break;
+      case A::kLinkUp: faults->plug(at, *port); break;
+      case A::kNodeCrash: faults->crash(at, *host); break;
+      case A::kNodeRestart: faults->restart(at, *host); break;
+      case A::kSetLoss: faults->set_loss(at, *seg, e.loss); break;
+      case A::kSetDelay: faults->set_delay(at, *seg, e.delay); break;
+      case A::kSetRate: faults->set_rate(at, *seg, e.rate_bps); break;
+      case A::kSetMtu:
+        if (port != nullptr) {
+          faults->set_mtu(at, *port, e.mtu_bytes);
+        } else {
+          // The subnet's MTU: every NIC on it, nodes' and routers'.
+          auto on_segment = [&](Namespace& ns) {
+            for (const auto& d : ns.devices()) {
+              auto* nic = dynamic_cast<dataplane::EthernetPort*>(d.get());
+              if (nic != nullptr && &nic->segment() == seg) faults->set_mtu(at, *nic, e.mtu_bytes);
+            }
+          };
+          for (auto& n : nodes) on_segment(*n.ns);
+          for (auto& r : routers) on_segment(*r);
+        }
+        break;
+      case A::kBlockProtocol:
+        if (e.protocol.ip_protocol == 17 && e.protocol.port) {
+          faults->block_udp_port(at, *seg, *e.protocol.port);
+        } else {
+          faults->block_ip_protocol(at, *seg, e.protocol.ip_protocol);
+        }
+        break;
+      case A::kUnblockProtocol:
+        if (e.protocol.ip_protocol == 17 && e.protocol.port) {
+          faults->unblock_udp_port(at, *seg, *e.protocol.port);
+        } else {
+          faults->unblock_ip_protocol(at, *seg, e.protocol.ip_protocol);
+        }
+        break;
+    }
+    return {};
   }
 
   const PodState* find_pod(std::string_view ns, std::string_view name) const {
@@ -1030,6 +1055,98 @@ std::string Cluster::bgp_state(std::string_view node, std::string_view peer) con
   auto k = impl_->nodes[*n].speaker->find_neighbor(peer);
   if (!k) return "";
   return std::string(bgp::to_string(impl_->nodes[*n].speaker->status(*k).session.state));
+}
+
+std::size_t Reachability::reachable() const {
+  std::size_t n = 0;
+  for (const auto& row : ok) n += static_cast<std::size_t>(std::count(row.begin(), row.end(), true));
+  return n;
+}
+
+Result<std::size_t> Cluster::ping(std::string_view from, std::string_view to, int count,
+                                  Duration interval, std::size_t size_bytes) {
+  auto endpoint = [this](std::string_view text, bool address_ok) -> Result<scenario::Endpoint> {
+    scenario::Endpoint e;
+    if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+      e.kind = scenario::Endpoint::Kind::kPod;
+      e.namespace_name = std::string(text.substr(0, slash));
+      e.name = std::string(text.substr(slash + 1));
+      if (impl_->find_pod(e.namespace_name, e.name) == nullptr) {
+        return make_error(Errc::kNotFound, fmt::format("no running pod '{}'", text));
+      }
+      return e;
+    }
+    if (text.starts_with("node:")) text.remove_prefix(5);
+    if (address_ok) {
+      if (auto a = wire::Ipv4Address::parse(text)) {
+        e.kind = scenario::Endpoint::Kind::kAddress;
+        e.address = *a;
+        return e;
+      }
+    }
+    e.kind = scenario::Endpoint::Kind::kNode;
+    e.name = std::string(text);
+    bool known = impl_->node_index(e.name).has_value();
+    for (const auto& r : impl_->routers) known = known || r->name() == e.name;
+    if (!known) {
+      return make_error(Errc::kNotFound,
+                        fmt::format("'{}' is not a pod (namespace/name), a node or a router{}",
+                                    text, address_ok ? " or an IPv4 address" : ""));
+    }
+    return e;
+  };
+  if (count < 1) return make_error(Errc::kInvalidArgument, "ping: bad number of packets to transmit.");
+  auto src = endpoint(from, false);
+  if (!src) return std::unexpected(src.error());
+  auto dst = endpoint(to, true);
+  if (!dst) return std::unexpected(dst.error());
+  scenario::PingSpec spec;
+  spec.from = *src;
+  spec.to = *dst;
+  spec.count = count;
+  spec.interval = interval;
+  spec.size_bytes = size_bytes;
+  impl_->start_ping(spec);
+  return impl_->pings.size() - 1;
+}
+
+Result<void> Cluster::inject(const scenario::Event& event) {
+  const Time at = std::max(impl_->sim.now(), Time::zero() + event.at);
+  return impl_->apply_event(event, at);
+}
+
+Reachability Cluster::reachability(Duration wait) {
+  Reachability r;
+  std::vector<const Impl::PodState*> alive;
+  for (const auto& p : impl_->pods) {
+    if (!p.alive) continue;
+    alive.push_back(&p);
+    r.pods.push_back(p.spec->namespace_name + "/" + p.spec->name);
+  }
+  // One echo per ordered pair, all sent now; the replies are read from the Ping objects after
+  // `wait` (they are not part of pings(): the matrix is its own measurement).
+  std::vector<std::unique_ptr<dataplane::Ping>> probes;
+  for (const auto* a : alive) {
+    for (const auto* b : alive) {
+      if (a == b) {
+        probes.push_back(nullptr);
+        continue;
+      }
+      dataplane::PingOptions o;
+      o.count = 1;
+      probes.push_back(std::make_unique<dataplane::Ping>(*a->ns, b->ip, o));
+    }
+  }
+  impl_->sim.run_until(impl_->sim.now() + wait);
+  impl_->collect_pings();
+  r.ok.assign(alive.size(), std::vector<bool>(alive.size(), false));
+  for (std::size_t i = 0; i < alive.size(); ++i) {
+    for (std::size_t j = 0; j < alive.size(); ++j) {
+      const auto& p = probes[i * alive.size() + j];
+      r.ok[i][j] = i == j || (p != nullptr && p->statistics().received > 0);
+    }
+  }
+  return r;
 }
 
 }  // namespace calisim::calico

@@ -40,6 +40,14 @@ struct PingRun {
   std::vector<std::uint8_t> ttls;
 };
 
+// Every running pod pinging every other once: ok[i][j] is true when pods[i] got an echo reply
+// from pods[j] ("namespace/name", in creation order).
+struct Reachability {
+  std::vector<std::string> pods;
+  std::vector<std::vector<bool>> ok;
+  std::size_t reachable() const;  // pairs with a reply
+};
+
 // How far the control plane has come: BGP sessions Established, and on every node a route for
 // every block affine to another node (what BIRD, or Felix under VXLAN, installs).
 struct Convergence {
@@ -71,6 +79,19 @@ class Cluster {
   Convergence convergence() const;
   // Flushes and closes the run directory's files and writes summary.json.
   Result<void> finish();
+
+  // ---- acting on a running cluster (the Python module and the CLI use these) ---------------
+  // Starts `ping -c count` now from `from` to `to`, as a scenario's traffic would: `from` is
+  // "namespace/pod" or a node or router ("node:NAME" also works); `to` also an IPv4 address.
+  // Returns its index in pings() (its lines fill in as the simulation runs).
+  Result<std::size_t> ping(std::string_view from, std::string_view to, int count = 5,
+                           Duration interval = Duration::seconds(1), std::size_t size_bytes = 56);
+  // A scenario event (fault or repair) at max(now, event.at); errors name an unknown node,
+  // interface or subnet.
+  Result<void> inject(const scenario::Event& event);
+  // Every running pod pings every other pod once, all at once; the simulation runs `wait`
+  // further to collect the replies.
+  Reachability reachability(Duration wait = Duration::seconds(2));
 
   // ---- what a user inspects ----------------------------------------------------------------
   dataplane::Namespace* node_namespace(std::string_view node);
