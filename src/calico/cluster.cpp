@@ -271,6 +271,7 @@ struct Cluster::Impl {
       if (options.capture) {
         capture::CaptureOptions co;
         co.pcapng_path = options.run_dir / "capture.pcapng";
+        co.filtered = options.filtered;
         auto cap = capture::CaptureSet::open(co);
         if (!cap) return std::unexpected(cap.error());
         capture.emplace(std::move(*cap));
@@ -1055,6 +1056,19 @@ std::string Cluster::bgp_state(std::string_view node, std::string_view peer) con
   auto k = impl_->nodes[*n].speaker->find_neighbor(peer);
   if (!k) return "";
   return std::string(bgp::to_string(impl_->nodes[*n].speaker->status(*k).session.state));
+}
+
+std::vector<std::pair<std::string, std::string>> Cluster::bgp_sessions(
+    std::string_view node) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto n = impl_->node_index(node);
+  if (!n || !impl_->nodes[*n].speaker) return out;
+  const bgp::Speaker& sp = *impl_->nodes[*n].speaker;
+  for (std::size_t k = 0; k < sp.neighbor_count(); ++k) {
+    const auto st = sp.status(k);
+    out.emplace_back(st.name, std::string(bgp::to_string(st.session.state)));
+  }
+  return out;
 }
 
 std::size_t Reachability::reachable() const {

@@ -11,16 +11,19 @@
 #include <fmt/format.h>
 
 #include <calisim/calico/cluster.hpp>
+#include <calisim/calico/quantity.hpp>
 #include <calisim/calico/scenario.hpp>
 
+#include "cli/commands.hpp"
 #include "cli/demo.hpp"
+#include "cli/progress.hpp"
 #include "cli/scale.hpp"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitRunFailed = 1;
-constexpr int kExitUsage = 2;
+using calisim::cli::kExitOk;
+using calisim::cli::kExitRunFailed;
+using calisim::cli::kExitUsage;
 
 int run_lab(const calisim::cli::DemoOptions& options) {
   using calisim::cli::DemoEncapsulation;
@@ -59,6 +62,7 @@ struct RunOptions {
   std::string show_node;  // whose views to print; empty: the first control-plane node
   std::vector<std::string> views;  // --view 'WHERE: COMMAND', in order
   bool views_only = false;         // print the --view output and nothing else
+  std::string until;               // stop there instead of the scenario's duration
 };
 
 // One --view: "WHERE: COMMAND" or a bare COMMAND (run on the default node). WHERE is one word
@@ -128,6 +132,15 @@ int run_scenario(const RunOptions& options) {
     }
     views.emplace_back(std::move(where), std::move(command));
   }
+  Time until = Time::zero() + scenario->duration;
+  if (!options.until.empty()) {
+    auto d = calico::parse_duration(options.until);
+    if (!d) {
+      fmt::print(stderr, "calisim: --until '{}': {}\n", options.until, d.error().message);
+      return kExitUsage;
+    }
+    until = Time::zero() + *d;
+  }
   const std::filesystem::path run_dir = std::filesystem::path(options.out) / scenario->name;
   calico::ClusterOptions co;
   co.run_dir = run_dir;
@@ -140,9 +153,9 @@ int run_scenario(const RunOptions& options) {
   if (!options.views_only) {
     fmt::print("calisim {}: scenario {} (seed {}), {} nodes, simulating {} s\n", CALISIM_VERSION,
                scenario->name, scenario->seed, scenario->nodes.size(),
-               scenario->duration.ns() / 1'000'000'000);
+               until.ns() / 1'000'000'000);
   }
-  (*cluster)->run();
+  calisim::cli::run_with_progress(**cluster, until);
   for (const auto& p : (*cluster)->pings()) {
     if (options.views_only) break;
     fmt::print("\n$ kubectl exec {} -- {}\n", p.from, p.command);
@@ -179,27 +192,6 @@ int run_scenario(const RunOptions& options) {
   }
   std::fflush(stdout);
   return bad_view ? kExitUsage : kExitOk;
-}
-
-int check_scenario_file(const std::string& path) {
-  std::string text;
-  {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) {
-      fmt::print(stderr, "calisim: cannot open {}\n", path);
-      return kExitUsage;
-    }
-    char buf[65536];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    std::fclose(f);
-  }
-  const auto parsed = calisim::calico::check_scenario(text, path);
-  for (const auto& d : parsed.diagnostics) fmt::print(stderr, "{}\n", d.to_string());
-  if (!parsed.ok()) return kExitUsage;
-  fmt::print("{}: ok ({} nodes, {} pods)\n", path, parsed.scenario->nodes.size(),
-             parsed.scenario->pods.size());
-  return kExitOk;
 }
 
 }  // namespace
@@ -239,9 +231,74 @@ int main(int argc, char** argv) {
   run->add_flag("--no-capture", no_capture, "Do not write capture.pcapng");
   auto* demo = app.add_subcommand(
       "demo", "The constructed encapsulation demo of the foundation build (IPIP and VXLAN)");
+  run->add_option("--until", run_options.until,
+                  "Stop at this simulated time (30s, 1m30s) instead of the scenario's duration");
   auto* check = app.add_subcommand("check", "Parse a scenario and list every problem in it");
   std::string check_path;
   check->add_option("scenario", check_path, "Scenario YAML file")->required();
+  auto* validate = app.add_subcommand(
+      "validate", "Report every error in a scenario with file:line:column; run nothing");
+  validate->add_option("scenario", check_path, "Scenario YAML file")->required();
+
+  // Subcommands that run a scenario and then look at it.
+  calisim::cli::CommonOptions common;
+  auto add_common = [&common](CLI::App* sub, bool until) {
+    sub->add_option("--scenario", common.scenario,
+                    "Scenario YAML file (default: the built-in lab)")
+        ->check(CLI::ExistingFile);
+    if (until) {
+      sub->add_option("--until", common.until,
+                      "Simulated time to run to (default: the scenario's duration)");
+    }
+    sub->add_flag("--json", common.json, "Print JSON instead of text");
+  };
+  auto* show = app.add_subcommand(
+      "show", "Run a scenario and print one view at the end, as the tool prints it");
+  std::string show_view;
+  std::string show_node;
+  std::string show_pod;
+  show->add_option("view", show_view,
+                   "What to show: a command as typed ('calicoctl node status', 'ip route', "
+                   "'calicoctl get wep -A -o wide', 'route -n', ...), 'bgp' (BGP sessions) or "
+                   "'pings' (the scenario's ping output)")
+      ->required();
+  show->add_option("--node", show_node, "The node (default: the first control-plane node)");
+  show->add_option("--pod", show_pod, "A pod instead of a node: NAMESPACE/NAME");
+  add_common(show, true);
+  auto* ping = app.add_subcommand(
+      "ping",
+      "Ping from a pod or node to a pod, node or address once the cluster is up; prints what "
+      "iputils prints (exit 1 when no reply came)");
+  std::string ping_from;
+  std::string ping_to;
+  int ping_count = 5;
+  ping->add_option("source", ping_from, "NAMESPACE/POD or NODE")->required();
+  ping->add_option("destination", ping_to, "NAMESPACE/POD, NODE or IPv4 address")->required();
+  ping->add_option("-c,--count", ping_count, "Echo requests to send")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  add_common(ping, true);
+  auto* cap = app.add_subcommand(
+      "capture", "Run a scenario and write one interface's packets to a pcap, like tcpdump -w");
+  std::string cap_iface;
+  std::string cap_filter;
+  std::string cap_write;
+  cap->add_option("--iface", cap_iface, "NODE/IFNAME (user-worker/enp0s8) or NS/POD/IFNAME")
+      ->required();
+  cap->add_option("--filter", cap_filter, "A tcpdump filter expression ('proto 4', 'icmp')");
+  cap->add_option("-w,--write", cap_write,
+                  "Output file (.pcap: classic pcap; default: <out>/<scenario>/<IFNAME>.pcap)");
+  add_common(cap, true);
+  auto* diff = app.add_subcommand(
+      "diff",
+      "Run two scenarios and compare every node's routes, BGP session states and the pod-to-pod "
+      "reachability matrix (exit 0 same, 1 different)");
+  std::string diff_a;
+  std::string diff_b;
+  diff->add_option("a", diff_a, "First scenario YAML file")->required()->check(CLI::ExistingFile);
+  diff->add_option("b", diff_b, "Second scenario YAML file")->required()->check(CLI::ExistingFile);
+  diff->add_option("--until", common.until, "Simulated time to run each to");
+  diff->add_flag("--json", common.json, "Print JSON instead of text");
   auto* scale = app.add_subcommand(
       "scale",
       "Run a generated full-mesh cluster until every BGP session is Established and every "
@@ -268,7 +325,13 @@ int main(int argc, char** argv) {
   }
   options.out_root = out;
   if (demo->parsed()) return run_lab(options);
-  if (check->parsed()) return check_scenario_file(check_path);
+  if (check->parsed() || validate->parsed()) return calisim::cli::validate(check_path);
+  common.out = out;
+  if (app.get_option("--seed")->count() > 0) common.seed = options.seed;
+  if (show->parsed()) return calisim::cli::show(common, show_view, show_node, show_pod);
+  if (ping->parsed()) return calisim::cli::ping(common, ping_from, ping_to, ping_count);
+  if (cap->parsed()) return calisim::cli::capture(common, cap_iface, cap_filter, cap_write);
+  if (diff->parsed()) return calisim::cli::diff(common, diff_a, diff_b);
   if (scale->parsed()) {
     scale_options.scale.encapsulation = *calisim::calico::parse_scale_encapsulation(scale_encap);
     if (app.get_option("--seed")->count() > 0) scale_options.scale.seed = options.seed;

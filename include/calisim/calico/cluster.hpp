@@ -13,9 +13,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <calisim/calico/ipam.hpp>
+#include <calisim/capture/capture_set.hpp>
 #include <calisim/calico/scenario.hpp>
 #include <calisim/dataplane/namespace.hpp>
 #include <calisim/sim/result.hpp>
@@ -27,6 +29,8 @@ struct ClusterOptions {
   // The run directory; empty: nothing is written (views and results stay in memory).
   std::filesystem::path run_dir;
   bool capture = true;  // capture.pcapng in run_dir
+  // Also a filtered capture (`tcpdump -i IFACE -w FILE EXPR`), when capturing.
+  std::optional<capture::FilteredCaptureOptions> filtered;
 };
 
 // One ping of the scenario's traffic, with what it printed.
@@ -137,6 +141,9 @@ class Cluster {
 
   // The BGP state of `node`'s session named `peer` (Mesh_203_248_23_215): "Established", ...
   std::string bgp_state(std::string_view node, std::string_view peer) const;
+  // Every BGP session of `node` as (protocol name, state), in BIRD's order; empty when the
+  // node runs no BIRD.
+  std::vector<std::pair<std::string, std::string>> bgp_sessions(std::string_view node) const;
 
  private:
   struct Impl;
