@@ -625,8 +625,9 @@ struct Cluster::Impl {
   }
 
   // BIRD hears of every route change in the kernel table at once (netlink notifications,
-  // krt_got_route_async; `scan time 2` only catches what was missed) and, with `learn`, takes
-  // other daemons' routes into its table: Felix's and the CNI plugin's `<pod> dev caliX` routes.
+  // krt_got_route_async; `scan time 2` only catches what was missed) and, with `learn` (Calico's
+  // bird.cfg.template: "Learn all alien routes from the kernel"), takes other daemons' routes
+  // into its table: Felix's and the CNI plugin's `<pod> dev caliX` routes.
   // That is how a pod with a borrowed address, outside every block of this node's, reaches the
   // export filter and goes to the peers as a /32 (calico_aggr() rejects the /32s inside the
   // node's own blocks; bird_ipam.cfg accepts anything else inside a pool).

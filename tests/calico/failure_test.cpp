@@ -75,8 +75,9 @@ TEST(FailureLinkDown, NodeStatusShowsBirdsWordsAfterTheHoldTimeAndEstablishedAft
   // EHOSTUNREACH — a socket error that replaces the hold-timer one while the protocol is in
   // PS_START (bgp_store_error). BIRD alternates Active (connect delay) and Connect (SYN out);
   // at 300 s it is in Active. calicoctl joins BIRD's info words with single spaces and its
-  // table wraps the cell at 30 characters (calico#2255 shows the same "Active Socket: Host is
-  // unreachable" on a real cluster).
+  // table wraps the cell at 30 characters. Real clusters with unreachable peers show exactly
+  // these rows: "Active Socket: Host is / unreachable" (calico#2255) and, mixed with it,
+  // "Connect Socket: Host is / unreachable" (kops#5958).
   c->run_until(at(300));
   EXPECT_EQ(c->calicoctl_node_status("user-worker"),
             node_status("| 203.248.23.214 | node-to-node mesh | start | 00:03:17 | Active Socket: Host is         |\n"
