@@ -722,7 +722,10 @@ struct Cluster::Impl {
       refresh_peer_export(st);
       originate_blocks(*n);
       for (std::size_t j = 0; j < nodes.size(); ++j) program_felix(j);
-      for (std::size_t j = 0; j < nodes.size(); ++j) learn_kernel_routes(j);
+      // Felix changed the tables of the nodes with VXLAN; BIRD on each hears of it.
+      for (std::size_t j = 0; j < nodes.size(); ++j) {
+        if (j == *n || nodes[j].vxlan != nullptr) learn_kernel_routes(j);
+      }
     } else {
       learn_kernel_routes(*n);
     }
