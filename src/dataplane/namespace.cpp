@@ -126,6 +126,13 @@ Result<void> Namespace::set_up(std::string_view name, bool up) {
   return {};
 }
 
+void Namespace::carrier_lost(Device& device) {
+  for (const NeighbourFailed& gone : neighbours_.flush(device.ifindex())) {
+    for (std::size_t i = 0; i < gone.packets.size(); ++i) count_drop(DropReason::kLinkDown, &device);
+  }
+  schedule_neighbour_timer();
+}
+
 void Namespace::crash() {
   if (!running_) return;
   running_ = false;
