@@ -19,7 +19,9 @@ namespace {
 const std::filesystem::path kExamples =
     std::filesystem::path(CALISIM_TEST_DATA_DIR) / ".." / ".." / "examples";
 
-Time at(std::int64_t seconds) { return Time::zero() + Duration::seconds(seconds); }
+Time at(std::int64_t seconds) {
+  return Time::zero() + Duration::seconds(seconds);
+}
 
 std::unique_ptr<Cluster> borrowed_ip() {
   auto scenario = load_scenario(kExamples / "borrowed-ip.yaml");
@@ -39,12 +41,13 @@ TEST(ClusterBorrowedAddress, TheFourthPodOnTheWorkerBorrowsFromTheControllersBlo
   EXPECT_EQ(c->pod_ip("default", "hi")->to_string(), "10.244.0.1");
   EXPECT_EQ(c->pod_ip("default", "web-3")->to_string(), "10.244.0.7");
   EXPECT_EQ(c->pod_ip("default", "web-4")->to_string(), "10.244.0.2");
-  EXPECT_EQ(calicoctl_ipam_show_borrowed(c->ipam()),
-            "+------------+----------------+---------------+-------------+------+---------------+\n"
-            "|     IP     | BORROWING-NODE |     BLOCK     | BLOCK OWNER | TYPE | ALLOCATED-TO  |\n"
-            "+------------+----------------+---------------+-------------+------+---------------+\n"
-            "| 10.244.0.2 | worker         | 10.244.0.0/30 | controller  | pod  | default/web-4 |\n"
-            "+------------+----------------+---------------+-------------+------+---------------+\n");
+  EXPECT_EQ(
+      calicoctl_ipam_show_borrowed(c->ipam()),
+      "+------------+----------------+---------------+-------------+------+---------------+\n"
+      "|     IP     | BORROWING-NODE |     BLOCK     | BLOCK OWNER | TYPE | ALLOCATED-TO  |\n"
+      "+------------+----------------+---------------+-------------+------+---------------+\n"
+      "| 10.244.0.2 | worker         | 10.244.0.0/30 | controller  | pod  | default/web-4 |\n"
+      "+------------+----------------+---------------+-------------+------+---------------+\n");
 }
 
 TEST(ClusterBorrowedAddress, PeersRouteTheSlash32ToTheBorrowingNodeUntilThePodGoes) {

@@ -25,7 +25,9 @@ namespace {
 const std::filesystem::path kExamples =
     std::filesystem::path(CALISIM_TEST_DATA_DIR) / ".." / ".." / "examples";
 
-Time at(std::int64_t seconds) { return Time::zero() + Duration::seconds(seconds); }
+Time at(std::int64_t seconds) {
+  return Time::zero() + Duration::seconds(seconds);
+}
 
 std::unique_ptr<Cluster> lab_link_down(const std::filesystem::path& dir = {}) {
   auto scenario = load_scenario(kExamples / "lab-link-down.yaml");
@@ -40,6 +42,7 @@ std::unique_ptr<Cluster> lab_link_down(const std::filesystem::path& dir = {}) {
 }
 
 std::string node_status(std::string_view rows, bool wide) {
+  // clang-format off
   const std::string border =
       wide ? "+----------------+-------------------+-------+----------+--------------------------------+\n"
            : "+----------------+-------------------+-------+----------+-------------+\n";
@@ -48,6 +51,7 @@ std::string node_status(std::string_view rows, bool wide) {
            : "|  PEER ADDRESS  |     PEER TYPE     | STATE |  SINCE   |    INFO     |\n";
   return "Calico process is running.\n\nIPv4 BGP status\n" + border + header + border +
          std::string(rows) + border + "\nIPv6 BGP status\nNo IPv6 peers found.\n\n";
+  // clang-format on
 }
 
 // BIRD's hold time under Calico: bird.cfg.template's `template bgp bgp_template` sets no `hold
@@ -79,17 +83,21 @@ TEST(FailureLinkDown, NodeStatusShowsBirdsWordsAfterTheHoldTimeAndEstablishedAft
   // these rows: "Active Socket: Host is / unreachable" (calico#2255) and, mixed with it,
   // "Connect Socket: Host is / unreachable" (kops#5958).
   c->run_until(at(300));
+  // clang-format off
   EXPECT_EQ(c->calicoctl_node_status("user-worker"),
             node_status("| 203.248.23.214 | node-to-node mesh | start | 00:03:17 | Active Socket: Host is         |\n"
                         "|                |                   |       |          | unreachable                    |\n",
                         true));
+  // clang-format on
   // The controller is the passive side (`passive on`: the worker's address is greater as a
   // string). Its hold timer ran out too; Idle with `passive` shows as "Passive" (bgp_state_dsc),
   // and no socket error comes to replace the hold-timer one.
+  // clang-format off
   EXPECT_EQ(c->calicoctl_node_status("user-controller"),
             node_status("| 203.248.23.215 | node-to-node mesh | start | 00:03:17 | Passive BGP Error: Hold timer  |\n"
                         "|                |                   |       |          | expired                        |\n",
                         true));
+  // clang-format on
   // The cable back at 320 s: the worker's next connect gets through, and both sides are
   // Established again from 322 s.
   c->run_until(at(399));
@@ -240,6 +248,7 @@ TEST(FailureLinkDown, EventsRecordTheFaultAndTheBgpStateChanges) {
       events.push_back(line);
     }
   }
+  // clang-format off
   EXPECT_EQ(events,
             (std::vector<std::string>{
                 R"({"t":1.791909216,"type":"bgp","node":"user-worker","peer":"Mesh_203_248_23_214","event":"established","detail":""})",
@@ -251,6 +260,7 @@ TEST(FailureLinkDown, EventsRecordTheFaultAndTheBgpStateChanges) {
                 R"({"t":322.321158272,"type":"bgp","node":"user-worker","peer":"Mesh_203_248_23_214","event":"established","detail":""})",
                 R"({"t":322.321208272,"type":"bgp","node":"user-controller","peer":"Mesh_203_248_23_215","event":"established","detail":""})",
             }));
+  // clang-format on
 }
 
 }  // namespace
