@@ -16,6 +16,11 @@ std::string socket_error_text(const dataplane::TcpConnection& c, bool connecting
       case dataplane::TcpError::kRefused: return "Connection refused";
       case dataplane::TcpError::kReset: return "Connection reset by peer";
       case dataplane::TcpError::kTimedOut: return "Connection timed out";
+      // Calico's BIRD prints the C library's words; real `calicoctl node status` output shows
+      // "Active Socket: Host is unreachable" for EHOSTUNREACH (calico#2255; musl's strerror,
+      // where glibc would say "No route to host").
+      case dataplane::TcpError::kHostUnreachable: return "Host is unreachable";
+      case dataplane::TcpError::kNetworkUnreachable: return "Network unreachable";
     }
   }
   return connecting ? "Connection refused" : "Connection closed";

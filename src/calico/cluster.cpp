@@ -107,6 +107,10 @@ bool selector_matches(std::string_view selector, const scenario::Labels& labels)
 }  // namespace
 
 struct Cluster::Impl {
+  struct PeerExport {
+    bgp::Filter internal;  // calico_export_to_bgp_peers(true)
+    bgp::Filter external;
+  };
   struct NodeState {
     const scenario::Node* spec = nullptr;
     std::unique_ptr<Namespace> ns;
@@ -127,6 +131,9 @@ struct Cluster::Impl {
     std::unique_ptr<bgp::Speaker> speaker;
     std::vector<Ipv4Prefix> originated;
     std::vector<Ipv4Prefix> felix_routes;  // VXLAN routes Felix installed
+    // The mesh peers' export filters, as confd last wrote them (rewritten when the node claims
+    // a block, so calico_aggr() knows it; BIRD re-runs changed filters on reconfigure).
+    std::shared_ptr<PeerExport> peer_export;
   };
   struct PodState {
     const scenario::Pod* spec = nullptr;
@@ -487,6 +494,8 @@ struct Cluster::Impl {
                            .router_id = st.address->address, .seed = scenario.seed},
         *st.io);
     const auto config = bird_config(st);
+    st.peer_export = std::make_shared<PeerExport>();
+    refresh_peer_export(st);
     const std::string my_ip = fmt::format("{}", st.address->address);
     const auto my_cluster = st.spec->calico.route_reflector_cluster_id;
     // bird.cfg lists the peers in sections, and BIRD keeps that order (`show protocols`, `node
@@ -520,7 +529,7 @@ struct Cluster::Impl {
       c.peer.as_number = peer_as;
       c.peer.source_address = st.address->address;
       c.peer.interface = st.address->interface.empty() ? std::string("eth0") : st.address->interface;
-      c.peer.export_filter = bgp::calico_peer_export(config, peer_as == asn);
+      c.peer.export_filter = live_peer_export(st.peer_export, peer_as == asn);
       c.peer.rr_client = rr_client;
       if (rr_client && my_cluster) c.peer.rr_cluster_id = *my_cluster;
       c.session.passive = passive;
@@ -594,8 +603,39 @@ struct Cluster::Impl {
                      {"event", std::string_view(e.what)},
                      {"detail", std::string_view(e.detail)}});
     });
+    // `protocol kernel { learn; }`: BIRD's first scan reads the routes already in the table.
+    (void)st.speaker->kernel()->scan();
     originate_blocks(index);
     st.speaker->start(sim.now());
+  }
+
+  // A filter that runs whatever confd last wrote for the node's peers.
+  static bgp::Filter live_peer_export(std::shared_ptr<PeerExport> current, bool internal_peer) {
+    bgp::Filter f("calico_peer_export");
+    f.then([current = std::move(current), internal_peer](bgp::FilterRoute& r) {
+      return (internal_peer ? current->internal : current->external).run(r);
+    });
+    return f;
+  }
+
+  void refresh_peer_export(NodeState& st) {
+    if (!st.peer_export) return;
+    const auto config = bird_config(st);
+    st.peer_export->internal = bgp::calico_peer_export(config, true);
+    st.peer_export->external = bgp::calico_peer_export(config, false);
+  }
+
+  // BIRD hears of every route change in the kernel table at once (netlink notifications,
+  // krt_got_route_async; `scan time 2` only catches what was missed) and, with `learn` (Calico's
+  // bird.cfg.template: "Learn all alien routes from the kernel"), takes other daemons' routes
+  // into its table: Felix's and the CNI plugin's `<pod> dev caliX` routes.
+  // That is how a pod with a borrowed address, outside every block of this node's, reaches the
+  // export filter and goes to the peers as a /32 (calico_aggr() rejects the /32s inside the
+  // node's own blocks; bird_ipam.cfg accepts anything else inside a pool).
+  void learn_kernel_routes(std::size_t index) {
+    NodeState& st = nodes[index];
+    if (!st.speaker || st.speaker->kernel() == nullptr) return;
+    if (st.speaker->kernel()->scan() != 0) st.speaker->routes_changed(sim.now());
   }
 
   // bird_aggr.cfg: `route <block> blackhole` for each affine block.
@@ -680,8 +720,15 @@ struct Cluster::Impl {
                    {"ip", std::string_view(fmt::format("{}", pod.ip))},
                    {"interface", std::string_view(pod.interface)}});
     if (assigned->claimed_block) {
+      refresh_peer_export(st);
       originate_blocks(*n);
       for (std::size_t j = 0; j < nodes.size(); ++j) program_felix(j);
+      // Felix changed the tables of the nodes with VXLAN; BIRD on each hears of it.
+      for (std::size_t j = 0; j < nodes.size(); ++j) {
+        if (j == *n || nodes[j].vxlan != nullptr) learn_kernel_routes(j);
+      }
+    } else {
+      learn_kernel_routes(*n);
     }
   }
 
@@ -692,6 +739,7 @@ struct Cluster::Impl {
     (void)cni_del(*st.ns, pod.interface);
     (void)ipam.release_ip(pod.ip);
     pod.alive = false;
+    learn_kernel_routes(pod.node);
     record("pod", {{"pod", std::string_view(pod.spec->key())},
                    {"event", std::string_view("deleted")}});
   }

@@ -126,6 +126,13 @@ Result<void> Namespace::set_up(std::string_view name, bool up) {
   return {};
 }
 
+void Namespace::carrier_lost(Device& device) {
+  for (const NeighbourFailed& gone : neighbours_.flush(device.ifindex())) {
+    for (std::size_t i = 0; i < gone.packets.size(); ++i) count_drop(DropReason::kLinkDown, &device);
+  }
+  schedule_neighbour_timer();
+}
+
 void Namespace::crash() {
   if (!running_) return;
   running_ = false;
@@ -521,6 +528,10 @@ void Namespace::neighbour_output(Device& out, Ipv4Address next_hop, Packet&& dat
     case Resolution::Kind::kResolved:
       EthernetHeader{res.mac, out.mac(), EtherType::kIpv4}.emit(
           datagram.push_front(EthernetHeader::kLength));
+      // A send may have moved a STALE entry to DELAY and armed its 5 s timer: the namespace's
+      // timer must follow, or the entry never goes on to PROBE and FAILED (a peer whose cable
+      // was pulled would stay DELAY for ever).
+      schedule_neighbour_timer();
       return transmit(out, std::move(datagram));
     case Resolution::Kind::kFailed: return count_drop(DropReason::kNeighbourFailed, &out);
     case Resolution::Kind::kQueue: break;

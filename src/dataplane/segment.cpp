@@ -109,6 +109,12 @@ EthernetPort::EthernetPort(Namespace& ns, std::string name, wire::MacAddress mac
       segment_(&segment),
       port_(segment.attach(this)) {}
 
+void EthernetPort::set_plugged(bool plugged) {
+  const bool lost = plugged_ && !plugged && admin_up();
+  plugged_ = plugged;
+  if (lost) owner().carrier_lost(*this);
+}
+
 void EthernetPort::transmit(wire::Packet&& frame) {
   ++stats_.tx_packets;
   stats_.tx_bytes += frame.size();

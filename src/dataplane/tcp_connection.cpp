@@ -54,6 +54,8 @@ std::string_view to_string(TcpError error) {
     case TcpError::kReset: return "connection reset by peer";
     case TcpError::kRefused: return "connection refused";
     case TcpError::kTimedOut: return "connection timed out";
+    case TcpError::kHostUnreachable: return "no route to host";
+    case TcpError::kNetworkUnreachable: return "network is unreachable";
   }
   return "unknown error";
 }
@@ -212,6 +214,12 @@ void TcpConnection::on_frag_needed(std::uint16_t next_hop_mtu, Time now) {
     dup_acks_ = 0;
     recover_ = snd_max_;  // duplicate ACKs for the old segments must not start fast recovery
   }
+}
+
+void TcpConnection::on_unreachable(TcpError error, Time now) {
+  advance(now);
+  if (state_ != TcpState::kSynSent) return;
+  enter_closed(error);
 }
 
 bool TcpConnection::icmp_sequence_acceptable(std::uint32_t seq) const {

@@ -175,12 +175,14 @@ void TcpStack::on_tcp(const wire::Ipv4View& ip) {
   s->pump();
 }
 
-// tcp_v4_err: a frag-needed quoting one of our segments lowers that connection's MSS.
+// tcp_v4_err: a frag-needed quoting one of our segments lowers that connection's MSS; a host or
+// network unreachable (a router's, or our own when ARP for the next hop failed: arp_error_report)
+// fails a connect in SYN-SENT with EHOSTUNREACH / ENETUNREACH (icmp_err_convert).
 void TcpStack::on_icmp(const wire::Ipv4View& ip) {
   auto icmp = wire::IcmpView::parse(ip.payload());
-  if (!icmp || icmp->type() != wire::IcmpType::kDestinationUnreachable || icmp->code() != 4) {
-    return;
-  }
+  if (!icmp || icmp->type() != wire::IcmpType::kDestinationUnreachable) return;
+  const std::uint8_t code = icmp->code();
+  if (code != 0 && code != 1 && code != 4) return;
   auto quoted = wire::Ipv4View::parse_quoted(icmp->payload());
   if (!quoted || quoted->protocol() != wire::IpProtocol::kTcp || quoted->payload().size() < 8) {
     return;
@@ -192,7 +194,12 @@ void TcpStack::on_icmp(const wire::Ipv4View& ip) {
   if (it == sockets_.end()) return;
   TcpSocket& s = *it->second;
   if (!s.connection_.icmp_sequence_acceptable(wire::load_be32(t + 4))) return;
-  s.connection_.on_frag_needed(icmp->next_hop_mtu(), ns_.sim().now());
+  if (code == 4) {
+    s.connection_.on_frag_needed(icmp->next_hop_mtu(), ns_.sim().now());
+  } else {
+    s.connection_.on_unreachable(
+        code == 0 ? TcpError::kNetworkUnreachable : TcpError::kHostUnreachable, ns_.sim().now());
+  }
   s.pump();
 }
 

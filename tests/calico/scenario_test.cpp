@@ -140,7 +140,8 @@ TEST(ScenarioExamples, EveryExampleParsesWithoutADiagnostic) {
   const std::set<std::string> expected{"lab-ipip.yaml",         "lab-wrong-autodetect.yaml",
                                        "vxlan-always.yaml",     "ipip-crosssubnet.yaml",
                                        "vxlan-crosssubnet.yaml", "no-encap.yaml",
-                                       "route-reflectors.yaml"};
+                                       "route-reflectors.yaml", "lab-link-down.yaml",
+                                       "borrowed-ip.yaml"};
   for (const auto& e : expected) EXPECT_TRUE(names.contains(e)) << e;
 }
 

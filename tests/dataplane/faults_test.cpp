@@ -7,6 +7,7 @@
 #include <calisim/dataplane/ping.hpp>
 #include <calisim/dataplane/segment.hpp>
 #include <calisim/dataplane/tcp_stack.hpp>
+#include <calisim/dataplane/views.hpp>
 
 #include <gtest/gtest.h>
 
@@ -122,6 +123,12 @@ TEST(Faults, UnpluggedCableFailsPingsWithLinkDownAndRecovers) {
   faults.unplug(at(2.5), *p.b_eth);
   faults.plug(at(5.5), *p.b_eth);
   Ping ping(*p.a, ip("10.0.0.2"), PingOptions{.count = 8});
+  p.sim.run_until(at(2.4));
+  EXPECT_EQ(views::ip_neigh(*p.b), "10.0.0.1 dev eth0 lladdr 02:00:00:00:00:01 DELAY \n");
+  // Carrier lost: b's entries are evicted (neigh_carrier_down); a's side noticed nothing.
+  p.sim.run_until(at(2.6));
+  EXPECT_EQ(views::ip_neigh(*p.b), "");
+  EXPECT_NE(views::ip_neigh(*p.a), "");
   p.sim.run_until(at(20));
   ASSERT_TRUE(ping.finished());
   // Echoes 1-3 (t=0,1,2) answered; 4-6 (t=3,4,5) sent into a dead link; 7-8 answered again.
@@ -135,9 +142,31 @@ TEST(Faults, UnpluggedCableFailsPingsWithLinkDownAndRecovers) {
   EXPECT_NE(ping.output().find("8 packets transmitted, 5 received, 37.5% packet loss"),
             std::string::npos)
       << ping.output();
+  // Echoes 4-6. (b's entry for a, DELAY since its first reply, would have gone to PROBE at 5 s
+  // with the cable still out, but the carrier loss evicted it.)
   EXPECT_EQ(p.b->drops(DropReason::kLinkDown) + p.a->drops(DropReason::kLinkDown), 3u);
   EXPECT_TRUE(p.b->device("eth0")->admin_up());  // the cable, not `ip link set down`
   EXPECT_EQ(seen, (std::vector<std::string>{"link-down b/eth0", "link-up b/eth0"}));
+}
+
+// The neighbour entry of a peer whose cable was pulled: a send moves the STALE entry to DELAY,
+// and 5 s later (delay_first_probe_time) it goes to PROBE by itself, then FAILED after three
+// unanswered unicast probes, with nothing else happening in the namespace to wake it.
+TEST(Faults, EntryOfAnUnpluggedPeerGoesFromDelayToProbeToFailedOnItsOwnTimer) {
+  Pair p;
+  Ping first(*p.a, ip("10.0.0.2"), PingOptions{.count = 1});
+  p.sim.run_until(at(1));
+  ASSERT_EQ(first.statistics().received, 1u);
+  p.sim.run_until(at(100));  // long past reachable_time: STALE
+  EXPECT_EQ(views::ip_neigh(*p.a), "10.0.0.2 dev eth0 lladdr 02:00:00:00:00:02 STALE \n");
+  p.b_eth->set_plugged(false);
+  Ping second(*p.a, ip("10.0.0.2"), PingOptions{.count = 1});
+  p.sim.run_until(at(101));
+  EXPECT_EQ(views::ip_neigh(*p.a), "10.0.0.2 dev eth0 lladdr 02:00:00:00:00:02 DELAY \n");
+  p.sim.run_until(at(105.5));
+  EXPECT_EQ(views::ip_neigh(*p.a), "10.0.0.2 dev eth0 lladdr 02:00:00:00:00:02 PROBE \n");
+  p.sim.run_until(at(109));
+  EXPECT_EQ(views::ip_neigh(*p.a), "10.0.0.2 dev eth0 FAILED \n");
 }
 
 TEST(Faults, DeviceDownRemovesItsRoutesAndUpRestoresThem) {

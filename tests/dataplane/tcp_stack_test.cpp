@@ -117,6 +117,52 @@ TEST(TcpStack, RefusedWithoutAListener) {
   EXPECT_EQ(tb.resets_sent(), 1u);
 }
 
+// connect() to an address on the LAN that nobody has: three ARP requests 1 s apart, the entry
+// fails, and the kernel's Host Unreachable to itself (arp_error_report → dst_link_failure)
+// reaches tcp_v4_err, which fails a SYN-SENT socket with EHOSTUNREACH ("No route to host"
+// after about 3 s, as `ssh` to a missing neighbour shows).
+TEST(TcpStack, ConnectToAHostThatDoesNotAnswerArpFailsWithHostUnreachable) {
+  Pair p(LinkParams{});
+  ASSERT_TRUE(p.a->set_up("lo", true));  // the error to ourselves is delivered through lo
+  TcpStack ta(*p.a);
+  auto c = ta.connect(ip("10.0.0.9"), 179);
+  ASSERT_TRUE(c.has_value());
+  p.sim.run_until(Time::zero() + Duration::milliseconds(2900));
+  EXPECT_EQ((*c)->state(), TcpState::kSynSent);
+  p.sim.run_until(Time::zero() + Duration::milliseconds(3100));
+  EXPECT_EQ((*c)->state(), TcpState::kClosed);
+  ASSERT_TRUE((*c)->connection().error().has_value());
+  EXPECT_EQ(*(*c)->connection().error(), TcpError::kHostUnreachable);
+  EXPECT_EQ(to_string(TcpError::kHostUnreachable), "no route to host");
+}
+
+// In a synchronized state the same ICMP error is only a soft error (sk_err_soft): the connection
+// keeps retransmitting and is still there when the peer comes back.
+TEST(TcpStack, HostUnreachableDoesNotAbortAnEstablishedConnection) {
+  Pair p(LinkParams{});
+  ASSERT_TRUE(p.a->set_up("lo", true));
+  TcpStack ta(*p.a);
+  TcpStack tb(*p.b);
+  tb.listen(179, [](TcpSocket&) {});
+  auto c = ta.connect(ip("10.0.0.2"), 179);
+  ASSERT_TRUE(c.has_value());
+  p.sim.run_until(Time::zero() + Duration::seconds(1));
+  ASSERT_EQ((*c)->state(), TcpState::kEstablished);
+  // b's cable goes: a's entry for b runs out and every retransmission queued behind ARP gets a
+  // Host Unreachable.
+  auto* b_eth = dynamic_cast<EthernetPort*>(p.b->device("eth0"));
+  ASSERT_NE(b_eth, nullptr);
+  b_eth->set_plugged(false);
+  const std::uint8_t byte = 1;
+  EXPECT_EQ((*c)->write(wire::Bytes(&byte, 1)), 1u);
+  // The retransmissions back off (RTO doubling); the one at about 103 s finds the entry FAILED
+  // and waits on a new INCOMPLETE one in vain.
+  p.sim.run_until(Time::zero() + Duration::seconds(120));
+  EXPECT_GT(p.a->drops(DropReason::kNeighbourFailed), 0u);
+  EXPECT_EQ((*c)->state(), TcpState::kEstablished);
+  EXPECT_FALSE((*c)->connection().error().has_value());
+}
+
 TEST(TcpStack, FragNeededLowersTheSegmentSizeAndTheTransferCompletes) {
   Simulator sim{5};
   wire::PacketPool pool;

@@ -168,6 +168,12 @@ class Namespace {
 
   IpIdentGenerator& ip_ident() { return ip_ident_; }
 
+  // A device lost its carrier (a cable pulled): NETDEV_CHANGE without carrier evicts the
+  // device's neighbour entries except PERMANENT ones (neigh_carrier_down, Linux 4.20+ "net:
+  // Evict neighbor entries on carrier down"); packets waiting on an INCOMPLETE entry are
+  // dropped without an error. Routes stay (marked linkdown).
+  void carrier_lost(Device& device);
+
   // --- crash and restart (a fault) -----------------------------------------------------------
   // Power loss. Every device goes down without a word on the wire (a veth peer or a segment
   // sees no carrier); what lived in memory is lost: the neighbour cache (except PERMANENT

@@ -81,7 +81,8 @@ class EthernetPort final : public Device {
   bool carrier() const override { return admin_up() && plugged_ && segment_->up(); }
   // The cable (a fault): unplugged, the port has no carrier but stays administratively up and
   // keeps its routes, as a Linux NIC does when its link drops.
-  void set_plugged(bool plugged) { plugged_ = plugged; }
+  // Unplugging also evicts the port's neighbour entries (Namespace::carrier_lost).
+  void set_plugged(bool plugged);
   bool plugged() const { return plugged_; }
   void transmit(wire::Packet&& frame) override;
   Segment& segment() const { return *segment_; }

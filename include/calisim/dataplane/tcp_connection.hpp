@@ -84,6 +84,10 @@ enum class TcpError : std::uint8_t {
   kReset,     // ECONNRESET: an acceptable RST in a synchronized state
   kRefused,   // ECONNREFUSED: RST in answer to our SYN
   kTimedOut,  // ETIMEDOUT: retransmissions exhausted
+  // EHOSTUNREACH / ENETUNREACH: an ICMP host / network unreachable about our SYN (tcp_v4_err:
+  // in SYN-SENT every ICMP error is fatal; in synchronized states it is only a soft error).
+  kHostUnreachable,
+  kNetworkUnreachable,
 };
 std::string_view to_string(TcpError error);
 
@@ -182,6 +186,9 @@ class TcpConnection {
   // resends what is in flight at the new size at once. next_hop_mtu 0 (pre-RFC 1191 router) is
   // ignored.
   void on_frag_needed(std::uint16_t next_hop_mtu, Time now);
+  // Another ICMP destination unreachable quoting one of our segments (tcp_v4_err): in SYN-SENT
+  // the connect fails with `error` (CLOSED); in any other state it is a soft error, ignored.
+  void on_unreachable(TcpError error, Time now);
   // Whether an ICMP error quoting sequence number `seq` may refer to this connection: SND.UNA
   // <= seq <= SND.NXT (RFC 5927 §4.1, Linux tcp_v4_err). The stack checks this before calling
   // on_frag_needed.
