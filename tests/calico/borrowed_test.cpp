@@ -10,28 +10,17 @@
 
 #include <gtest/gtest.h>
 
+#include "calico/example_cluster.hpp"
+
 #include <string>
 #include <vector>
 
 namespace calisim::calico {
 namespace {
 
-const std::filesystem::path kExamples =
-    std::filesystem::path(CALISIM_TEST_DATA_DIR) / ".." / ".." / "examples";
+using test::at;
 
-Time at(std::int64_t seconds) {
-  return Time::zero() + Duration::seconds(seconds);
-}
-
-std::unique_ptr<Cluster> borrowed_ip() {
-  auto scenario = load_scenario(kExamples / "borrowed-ip.yaml");
-  EXPECT_TRUE(scenario.has_value()) << (scenario ? "" : scenario.error().message);
-  if (!scenario) return nullptr;
-  auto cluster = Cluster::create(*scenario, {});
-  EXPECT_TRUE(cluster.has_value()) << (cluster ? "" : cluster.error().message);
-  if (!cluster) return nullptr;
-  return std::move(*cluster);
-}
+std::unique_ptr<Cluster> borrowed_ip() { return test::example_cluster("borrowed-ip.yaml"); }
 
 TEST(ClusterBorrowedAddress, TheFourthPodOnTheWorkerBorrowsFromTheControllersBlock) {
   auto c = borrowed_ip();

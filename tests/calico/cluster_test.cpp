@@ -11,25 +11,18 @@
 
 #include <unistd.h>
 
+#include "calico/example_cluster.hpp"
 #include "test_util.hpp"
 
 namespace calisim::calico {
 namespace {
 
-const std::filesystem::path kExamples = std::filesystem::path(CALISIM_TEST_DATA_DIR) / ".." / ".." / "examples";
+using test::kExamples;
 
 std::unique_ptr<Cluster> run(const std::string& file, const std::filesystem::path& dir = {}) {
-  auto scenario = load_scenario(kExamples / file);
-  EXPECT_TRUE(scenario.has_value()) << (scenario ? "" : scenario.error().message);
-  if (!scenario) return nullptr;
-  ClusterOptions o;
-  o.run_dir = dir;
-  auto cluster = Cluster::create(*scenario, o);
-  EXPECT_TRUE(cluster.has_value()) << (cluster ? "" : cluster.error().message);
-  if (!cluster) return nullptr;
-  (*cluster)->run();
-  return std::move(*cluster);
+  return test::run_example(file, dir);
 }
+
 
 TEST(ClusterExamples, EveryWorkingExamplePingsWithTtl62) {
   for (const char* file : {"lab-ipip.yaml", "vxlan-always.yaml", "ipip-crosssubnet.yaml",

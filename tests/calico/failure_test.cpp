@@ -17,28 +17,16 @@
 
 #include <unistd.h>
 
+#include "calico/example_cluster.hpp"
 #include "test_util.hpp"
 
 namespace calisim::calico {
 namespace {
 
-const std::filesystem::path kExamples =
-    std::filesystem::path(CALISIM_TEST_DATA_DIR) / ".." / ".." / "examples";
-
-Time at(std::int64_t seconds) {
-  return Time::zero() + Duration::seconds(seconds);
-}
+using test::at;
 
 std::unique_ptr<Cluster> lab_link_down(const std::filesystem::path& dir = {}) {
-  auto scenario = load_scenario(kExamples / "lab-link-down.yaml");
-  EXPECT_TRUE(scenario.has_value()) << (scenario ? "" : scenario.error().message);
-  if (!scenario) return nullptr;
-  ClusterOptions o;
-  o.run_dir = dir;
-  auto cluster = Cluster::create(*scenario, o);
-  EXPECT_TRUE(cluster.has_value()) << (cluster ? "" : cluster.error().message);
-  if (!cluster) return nullptr;
-  return std::move(*cluster);
+  return test::example_cluster("lab-link-down.yaml", dir);
 }
 
 std::string node_status(std::string_view rows, bool wide) {
