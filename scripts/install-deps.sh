@@ -11,6 +11,8 @@ PACKAGES=(
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev pybind11-dev python3-dev
   # tests and validation
   python3-pytest python3-numpy tshark tcpdump bird2 gobgpd iproute2 iputils-ping procps
+  # the notebook, executed headlessly in CI
+  jupyter-nbconvert python3-ipykernel python3-matplotlib python3-nbformat
 )
 
 missing=()
