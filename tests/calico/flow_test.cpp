@@ -242,5 +242,42 @@ TEST(ClusterFlow, MtuBlackHoleFixedByIpipMtu1430) {
   EXPECT_EQ(largest.out, "1450\n");
 }
 
+std::string fabric_topology(std::string_view link) {
+  return std::string(R"(apiVersion: calisim.io/v1
+kind: Topology
+metadata:
+  name: t
+spec:
+  subnets:
+  - name: net
+    cidr: 10.0.0.0/24
+    link: )") + std::string(link) + R"(
+  calicoNode:
+    env:
+      IP_AUTODETECTION_METHOD: interface=eth0
+  nodes:
+  - {name: cp, role: control-plane, interfaces: [{name: eth0, address: 10.0.0.10/24, subnet: net}]}
+  events:
+  - {at: 5s, action: setFabricMtu, subnet: net, mtu: 1400}
+)";
+}
+
+TEST(ClusterFlow, FabricMtuIsParsedApartFromTheNicsMtu) {
+  auto s = parse_scenario(fabric_topology("{mtu: 1500, fabricMtu: 1450}"), "f.yaml");
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  EXPECT_EQ(s->subnets[0].link.mtu_bytes, 1500u);
+  EXPECT_EQ(s->subnets[0].link.params.mtu_bytes, 1450u);
+  EXPECT_EQ(s->nodes[0].interfaces[0].mtu_bytes, 1500u);
+  ASSERT_EQ(s->events.size(), 1u);
+  EXPECT_EQ(s->events[0].action, scenario::EventAction::kSetFabricMtu);
+  EXPECT_EQ(s->events[0].mtu_bytes, 1400u);
+  auto bad = parse_scenario(fabric_topology("{mtu: 1500, fabricMtu: 20}"), "f.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find(
+                "f.yaml:9:34: spec.subnets[0].link.fabricMtu: 20 is out of range (68..65535)"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 }  // namespace
 }  // namespace calisim::calico
