@@ -219,21 +219,27 @@ TEST(ClusterFlow, MtuBlackHoleFixedByIpipMtu1430) {
   EXPECT_EQ(count(events, "\"type\":\"flow-done\""), 1u);
   EXPECT_EQ(count(events, "\"type\":\"flow-stalled\""), 0u);
   const std::string cap = (dir / "capture.pcapng").string();
-  const auto bad = test::run_command(
-      "tshark -r '" + cap +
-      "' -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -Y '_ws.malformed || "
-      "_ws.expert.severity >= error || ip.checksum.status == 0 || tcp.checksum.status == 0' "
-      "2>/dev/null | wc -l");
-  EXPECT_EQ(bad.out, "0\n");
-  // The request and the response decode as HTTP: a GET, and a 200 whose Content-Length is the
-  // response less its 84-byte header.
-  const auto http = test::run_command(
-      "tshark -r '" + cap +
-      "' -Y 'http.request.method == \"GET\" || http.response.code == 200' -T fields "
-      "-e http.request.method -e http.response.code -e http.content_length 2>/dev/null | sort -u");
-  EXPECT_NE(http.out.find("GET\t\t\n"), std::string::npos) << http.out;
-  EXPECT_NE(http.out.find("\t200\t" + std::to_string(kMiB - 84) + "\n"), std::string::npos)
-      << http.out;
+  // One interface at a time: the same TCP stream seen on five interfaces of one file would be
+  // "retransmissions" and "overlapping" reassembly to tshark.
+  for (const char* iface :
+       {"node-a/client/eth0", "node-a/tunl0", "node-a/eth0", "node-b/eth0", "node-b/server/eth0"}) {
+    const std::string one = (dir / "one.pcapng").string();
+    (void)test::run_command("tshark -r '" + cap + "' -Y 'frame.interface_name == \"" + iface +
+                            "\"' -w '" + one + "' 2>/dev/null");
+    const auto bad = test::run_command(
+        "tshark -r '" + one +
+        "' -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -Y '_ws.malformed || "
+        "_ws.expert.severity >= error || ip.checksum.status == 0 || tcp.checksum.status == 0 || "
+        "tcp.analysis.flags' 2>/dev/null | wc -l");
+    EXPECT_EQ(bad.out, "0\n") << iface;
+    // The request and the response decode as HTTP: a GET, and a 200 whose Content-Length is
+    // the response less its 84-byte header.
+    const auto http = test::run_command(
+        "tshark -r '" + one +
+        "' -Y 'http.request.method == \"GET\" || http.response.code == 200' -T fields "
+        "-e http.request.method -e http.response.code -e http.content_length 2>/dev/null");
+    EXPECT_EQ(http.out, "GET\t\t\n\t200\t" + std::to_string(kMiB - 84) + "\n") << iface;
+  }
   // The largest packet on the wire is 1450 bytes.
   const auto largest = test::run_command(
       "tshark -r '" + cap +
