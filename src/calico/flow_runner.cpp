@@ -51,8 +51,8 @@ std::size_t FlowRunner::fail(FlowRun run) {
   return runs_.size() - 1;
 }
 
-std::size_t FlowRunner::start(FlowRun run, dataplane::TcpStack& client,
-                              dataplane::TcpStack& server, wire::Ipv4Address server_address) {
+std::size_t FlowRunner::start(FlowRun run, dataplane::TcpStack& client, dataplane::TcpStack& server,
+                              wire::Ipv4Address server_address) {
   const std::size_t index = runs_.size();
   run.start = sim_.now();
   run.command = fmt::format("curl -o /dev/null http://{}:{}/", server_address, run.port);
@@ -60,9 +60,9 @@ std::size_t FlowRunner::start(FlowRun run, dataplane::TcpStack& client,
   f->index = index;
   f->server_stack = &server;
   f->last_progress = sim_.now();
-  f->request = fmt::format(
-      "GET / HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
-      server_address, run.port);
+  f->request =
+      fmt::format("GET / HTTP/1.1\r\nHost: {}:{}\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n",
+                  server_address, run.port);
   // The header counts towards `bytes`; the body is the rest.
   // (A few rounds at most; if the digits never settle, the response goes without a header.)
   for (std::uint64_t body = run.bytes, round = 0; round < 4; ++round) {
@@ -89,7 +89,8 @@ std::size_t FlowRunner::start(FlowRun run, dataplane::TcpStack& client,
     listening_[key] = true;
     dataplane::TcpStack* stack = &server;
     const std::uint16_t port = runs_[index].port;
-    server.listen(port, [this, stack, port](dataplane::TcpSocket& s) { on_accept(stack, port, s); });
+    server.listen(port,
+                  [this, stack, port](dataplane::TcpSocket& s) { on_accept(stack, port, s); });
   }
   auto socket = client.connect(server_address, runs_[index].port);
   if (!socket) {
