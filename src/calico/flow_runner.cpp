@@ -106,6 +106,7 @@ std::size_t FlowRunner::start(FlowRun run, dataplane::TcpStack& client, dataplan
   flow.client->set_on_event([this, &flow](dataplane::TcpSocket&) { on_client(flow); });
   // The request waits in the send buffer for the handshake.
   (void)flow.client->write(text_bytes(flow.request));
+  runs_[index].samples.push_back(FlowSample{sim_.now(), 0});
   sim_.schedule_at(sim_.now() + kSampleEvery, [this, index] { tick(index); });
   return index;
 }

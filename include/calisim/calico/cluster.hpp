@@ -68,8 +68,8 @@ struct FlowRun {
   // bytes flow again).
   std::optional<Time> stalled;
   std::uint64_t received = 0;  // response bytes the client read
-  // `received` every 10 ms of simulated time from the start until completion (or until the run
-  // ends), the last sample at the completion time.
+  // `received` at the start and every 10 ms of simulated time after it until completion (or
+  // until the run ends), the last sample at the completion time.
   std::vector<FlowSample> samples;
   std::uint64_t retransmissions = 0;  // segments sent again, both ends (SYN, data, FIN)
   std::uint64_t timeouts = 0;         // retransmission timer expiries, both ends
