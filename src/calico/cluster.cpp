@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <tuple>
 #include <unordered_set>
@@ -27,6 +28,8 @@
 #include <calisim/dataplane/views.hpp>
 #include <calisim/sim/event_log.hpp>
 #include <calisim/wire/sha1.hpp>
+
+#include "calico/flow_runner.hpp"
 
 namespace calisim::calico {
 namespace {
@@ -189,9 +192,18 @@ struct Cluster::Impl {
     }
   }
   std::uint32_t pod_mtu = 1500;
+  // TCP for flows in namespaces that have none (pods, nodes without BIRD). Declared after the
+  // namespaces: destroyed before them.
+  std::map<const Namespace*, std::unique_ptr<dataplane::TcpStack>> flow_stacks;
+  std::unique_ptr<detail::FlowRunner> flow_runner;
 
   explicit Impl(const Scenario& s, ClusterOptions o)
-      : scenario(s), options(std::move(o)), sim(s.seed) {}
+      : scenario(s), options(std::move(o)), sim(s.seed) {
+    flow_runner = std::make_unique<detail::FlowRunner>(
+        sim, [this](std::string_view type, std::initializer_list<EventLog::Field> fields) {
+          events.record(sim.now(), type, fields);
+        });
+  }
 
   dataplane::Segment& segment(const std::string& name, const scenario::Link* link) {
     auto it = segments.find(name);
@@ -374,6 +386,17 @@ struct Cluster::Impl {
       st.host_mtu = any ? std::min(st.host_mtu, nic->mtu()) : nic->mtu();
       any = true;
     }
+    // Felix's MTUs (felix/dataplane/linux/int_dataplane.go, ConfigureDefaultMTUs and
+    // determinePodMTU): an encapsulation's MTU is FelixConfiguration's ipipMTU / vxlanMTU
+    // (FELIX_IPINIPMTU / FELIX_VXLANMTU), 0 or unset meaning host MTU - overhead (20 for IPIP,
+    // 50 for VXLAN); tunl0 and vxlan.calico get theirs, and the pod MTU Felix writes to
+    // /var/lib/calico/mtu (the CNI plugin's veth MTU) is the smallest over the enabled ones.
+    const auto felix = scenario.felix_for(st.spec->name);
+    auto configured = [](const std::optional<int>& v, std::uint32_t automatic) {
+      return v && *v > 0 ? static_cast<std::uint32_t>(*v) : automatic;
+    };
+    const std::uint32_t ipip_mtu = configured(felix.ipip_mtu, st.host_mtu - 20);
+    const std::uint32_t vxlan_mtu = configured(felix.vxlan_mtu, st.host_mtu - 50);
     // The tunnel addresses, before any pod (allocateip.go).
     if (ipip_enabled) {
       auto a = ipam.auto_assign(tunnel_assign_args(TunnelType::kIpip, st.spec->name));
@@ -384,22 +407,23 @@ struct Cluster::Impl {
       if (a) st.vxlan_address = a->address;
     }
     if (ipip_enabled) {
-      st.tunl0 = &st.ns->add_device<dataplane::IpipTunnel>("tunl0", st.host_mtu - 20);
+      st.tunl0 = &st.ns->add_device<dataplane::IpipTunnel>("tunl0", ipip_mtu);
       if (st.ipip_address) (void)st.ns->add_address("tunl0", Ipv4Prefix(*st.ipip_address, 32));
       (void)st.ns->set_up("tunl0", true);
     }
     if (vxlan_enabled) {
       st.vtep = vtep_mac(st.spec->name);
       st.vxlan = &st.ns->add_device<dataplane::VxlanTunnel>("vxlan.calico", st.vtep, 4096, 4789,
-                                                            st.host_mtu - 50);
+                                                            vxlan_mtu);
       if (st.vxlan_address) {
         (void)st.ns->add_address("vxlan.calico", Ipv4Prefix(*st.vxlan_address, 32));
       }
       (void)st.ns->set_up("vxlan.calico", true);
     }
     std::uint32_t mtu = st.host_mtu;
-    if (ipip_enabled) mtu = std::min(mtu, st.host_mtu - 20);
-    if (vxlan_enabled) mtu = std::min(mtu, st.host_mtu - 50);
+    if (ipip_enabled || vxlan_enabled) mtu = std::numeric_limits<std::uint32_t>::max();
+    if (ipip_enabled) mtu = std::min(mtu, ipip_mtu);
+    if (vxlan_enabled) mtu = std::min(mtu, vxlan_mtu);
     pod_mtu = mtu;
   }
 
@@ -781,9 +805,54 @@ struct Cluster::Impl {
   void schedule_traffic() {
     for (std::size_t i = 0; i < scenario.traffic.size(); ++i) {
       const auto& t = scenario.traffic[i];
-      if (!t.ping) continue;
-      sim.schedule_at(Time::zero() + t.at, [this, i] { start_ping(*scenario.traffic[i].ping); });
+      if (t.ping) {
+        sim.schedule_at(Time::zero() + t.at, [this, i] { start_ping(*scenario.traffic[i].ping); });
+      } else if (t.flow) {
+        sim.schedule_at(Time::zero() + t.at, [this, i] { start_flow(*scenario.traffic[i].flow); });
+      }
     }
+  }
+
+  // The TCP of a namespace: BIRD's on a node that runs it, else one made for flows.
+  dataplane::TcpStack& tcp_stack(Namespace& ns) {
+    for (auto& n : nodes) {
+      if (n.ns.get() == &ns && n.tcp) return *n.tcp;
+    }
+    auto& s = flow_stacks[&ns];
+    if (!s) s = std::make_unique<dataplane::TcpStack>(ns);
+    return *s;
+  }
+
+  // Where a flow's server runs: a pod, a node, or the pod or node that has the address.
+  Namespace* server_namespace(const scenario::Endpoint& e) {
+    if (e.kind != scenario::Endpoint::Kind::kAddress) return source_namespace(e);
+    for (auto& p : pods) {
+      if (p.alive && p.ip == e.address) return p.ns.get();
+    }
+    for (auto& n : nodes) {
+      if (n.address && n.address->address == e.address) return n.ns.get();
+    }
+    return nullptr;
+  }
+
+  std::size_t start_flow(const scenario::FlowSpec& spec) {
+    FlowRun run;
+    run.from = spec.from.to_string();
+    run.to = spec.to.to_string();
+    run.port = spec.port;
+    run.bytes = spec.bytes;
+    Namespace* from = source_namespace(spec.from);
+    Namespace* to = server_namespace(spec.to);
+    const auto address = resolve(spec.to);
+    if (spec.protocol != scenario::TransportProtocol::kTcp) {
+      run.error = "only TCP flows are modelled";
+    } else if (from == nullptr) {
+      run.error = "source is not running";
+    } else if (to == nullptr || !address) {
+      run.error = "destination is not running";
+    }
+    if (!run.error.empty()) return flow_runner->fail(std::move(run));
+    return flow_runner->start(std::move(run), tcp_stack(*from), tcp_stack(*to), *address);
   }
 
   void start_ping(const scenario::PingSpec& spec) {
@@ -880,6 +949,7 @@ struct Cluster::Impl {
           for (auto& r : routers) on_segment(*r);
         }
         break;
+      case A::kSetFabricMtu: faults->set_fabric_mtu(at, *seg, e.mtu_bytes); break;
       case A::kBlockProtocol:
         if (e.protocol.ip_protocol == 17 && e.protocol.port) {
           faults->block_udp_port(at, *seg, *e.protocol.port);
@@ -991,6 +1061,32 @@ Result<void> Cluster::finish() {
                      str(p.from), str(p.to), p.transmitted, p.received,
                      i + 1 == impl_->pings.size() ? "" : ",");
   }
+  s += "  ],\n  \"flows\": [\n";
+  const auto& flows = impl_->flow_runner->runs();
+  auto seconds = [](const std::optional<Time>& t) {
+    return t ? fmt::format("{:.9f}", t->to_seconds()) : std::string("null");
+  };
+  for (std::size_t i = 0; i < flows.size(); ++i) {
+    const auto& f = flows[i];
+    // The samples where the byte count changed (and the last): a stall is one step, not
+    // hundreds of equal points.
+    std::string samples;
+    for (std::size_t k = 0; k < f.samples.size(); ++k) {
+      const bool changed = k == 0 || f.samples[k].bytes != f.samples[k - 1].bytes;
+      if (!changed && k + 1 != f.samples.size()) continue;
+      samples += fmt::format("{}[{:.3f}, {}]", samples.empty() ? "" : ", ",
+                             f.samples[k].at.to_seconds(), f.samples[k].bytes);
+    }
+    s += fmt::format(
+        "    {{\"from\": {}, \"to\": {}, \"port\": {}, \"bytes\": {}, \"state\": {}, "
+        "\"start\": {}, \"established\": {}, \"completed\": {}, \"stalled\": {}, "
+        "\"received\": {}, \"retransmissions\": {}, \"timeouts\": {}, \"client_mss\": {}, "
+        "\"server_mss\": {}, \"error\": {}, \"samples\": [{}]}}{}\n",
+        str(f.from), str(f.to), f.port, f.bytes, str(f.state()), seconds(f.start),
+        seconds(f.established), seconds(f.completed), seconds(f.stalled), f.received,
+        f.retransmissions, f.timeouts, f.client_mss, f.server_mss, str(f.error), samples,
+        i + 1 == flows.size() ? "" : ",");
+  }
   s += "  ]\n}\n";
   std::ofstream out(impl_->options.run_dir / "summary.json", std::ios::trunc);
   out << s;
@@ -1026,6 +1122,7 @@ std::optional<wire::Ipv4Prefix> Cluster::node_ip(std::string_view node) const {
 
 const Ipam& Cluster::ipam() const { return impl_->ipam; }
 const std::vector<PingRun>& Cluster::pings() const { return impl_->pings; }
+const std::vector<FlowRun>& Cluster::flows() const { return impl_->flow_runner->runs(); }
 
 std::string Cluster::calicoctl_ipam_show(bool show_blocks) const {
   return calico::calicoctl_ipam_show(impl_->ipam, show_blocks);
@@ -1170,6 +1267,50 @@ Result<std::size_t> Cluster::ping(std::string_view from, std::string_view to, in
   spec.size_bytes = size_bytes;
   impl_->start_ping(spec);
   return impl_->pings.size() - 1;
+}
+
+Result<std::size_t> Cluster::flow(std::string_view from, std::string_view to, std::uint16_t port,
+                                  std::uint64_t bytes) {
+  auto endpoint = [this](std::string_view text, bool address_ok) -> Result<scenario::Endpoint> {
+    scenario::Endpoint e;
+    if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+      e.kind = scenario::Endpoint::Kind::kPod;
+      e.namespace_name = std::string(text.substr(0, slash));
+      e.name = std::string(text.substr(slash + 1));
+      if (impl_->find_pod(e.namespace_name, e.name) == nullptr) {
+        return make_error(Errc::kNotFound, fmt::format("no running pod '{}'", text));
+      }
+      return e;
+    }
+    if (text.starts_with("node:")) text.remove_prefix(5);
+    if (auto a = wire::Ipv4Address::parse(text); a && address_ok) {
+      e.kind = scenario::Endpoint::Kind::kAddress;
+      e.address = *a;
+      if (impl_->server_namespace(e) == nullptr) {
+        return make_error(Errc::kNotFound, fmt::format("no node or pod has address {}", text));
+      }
+      return e;
+    }
+    e.kind = scenario::Endpoint::Kind::kNode;
+    e.name = std::string(text);
+    if (!impl_->node_index(e.name)) {
+      return make_error(Errc::kNotFound,
+                        fmt::format("'{}' is not a pod (namespace/name) or a node{}", text,
+                                    address_ok ? " or an IPv4 address" : ""));
+    }
+    return e;
+  };
+  if (port == 0) return make_error(Errc::kInvalidArgument, "flow: port must be 1-65535");
+  auto src = endpoint(from, false);
+  if (!src) return std::unexpected(src.error());
+  auto dst = endpoint(to, true);
+  if (!dst) return std::unexpected(dst.error());
+  scenario::FlowSpec spec;
+  spec.from = *src;
+  spec.to = *dst;
+  spec.port = port;
+  spec.bytes = bytes;
+  return impl_->start_flow(spec);
 }
 
 Result<void> Cluster::inject(const scenario::Event& event) {

@@ -57,6 +57,7 @@ std::string_view to_string(EventAction action) {
     case EventAction::kSetDelay: return "setDelay";
     case EventAction::kSetRate: return "setRate";
     case EventAction::kSetMtu: return "setMtu";
+    case EventAction::kSetFabricMtu: return "setFabricMtu";
     case EventAction::kBlockProtocol: return "blockProtocol";
     case EventAction::kUnblockProtocol: return "unblockProtocol";
   }

@@ -50,7 +50,7 @@ std::optional<std::string> read_name(Ctx& ctx, const Field& field,
 
 scenario::Link read_link(Ctx& ctx, const Field& field) {
   scenario::Link link;
-  MapView map(ctx, field, {"rate", "delay", "mtu", "loss", "queue"});
+  MapView map(ctx, field, {"rate", "delay", "mtu", "fabricMtu", "loss", "queue"});
   if (auto f = map.get("rate")) {
     if (auto v = read_rate(ctx, *f)) link.params.rate_bps = *v;
   }
@@ -59,6 +59,13 @@ scenario::Link read_link(Ctx& ctx, const Field& field) {
   }
   if (auto f = map.get("mtu")) {
     if (auto v = read_int(ctx, *f, kMinMtu, kMaxMtu)) link.mtu_bytes = static_cast<std::uint32_t>(*v);
+  }
+  // What the network between the NICs really carries, when it is less than the NICs were told
+  // (an overlay or cloud network): larger packets vanish without an ICMP error.
+  if (auto f = map.get("fabricMtu")) {
+    if (auto v = read_int(ctx, *f, kMinMtu, kMaxMtu)) {
+      link.params.mtu_bytes = static_cast<std::uint32_t>(*v);
+    }
   }
   if (auto f = map.get("loss")) {
     if (auto v = read_percentage(ctx, *f)) link.params.loss = *v;

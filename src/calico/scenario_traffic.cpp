@@ -165,6 +165,7 @@ const std::vector<ActionRule>& action_rules() {
       {"setDelay", EventAction::kSetDelay, {"subnet", "delay"}},
       {"setRate", EventAction::kSetRate, {"subnet", "rate"}},
       {"setMtu", EventAction::kSetMtu, {"mtu"}},  // and subnet, or node + interface
+      {"setFabricMtu", EventAction::kSetFabricMtu, {"subnet", "mtu"}},
       {"blockProtocol", EventAction::kBlockProtocol, {"subnet", "protocol"}},
       {"unblockProtocol", EventAction::kUnblockProtocol, {"subnet", "protocol"}},
   };

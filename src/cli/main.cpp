@@ -161,6 +161,22 @@ int run_scenario(const RunOptions& options) {
     fmt::print("\n$ kubectl exec {} -- {}\n", p.from, p.command);
     for (const auto& line : p.lines) fmt::print("{}\n", line);
   }
+  for (const auto& f : (*cluster)->flows()) {
+    if (options.views_only) break;
+    fmt::print("\n$ kubectl exec {} -- {}\n", f.from, f.command);
+    const std::string state = f.state();
+    if (!f.error.empty()) {
+      fmt::print("flow {}: {}\n", state, f.error);
+      continue;
+    }
+    fmt::print("flow {}: {} of {} bytes", state, f.received, f.bytes);
+    if (f.completed) fmt::print(" in {:.3f} s", (*f.completed - f.start).to_seconds());
+    if (f.established) {
+      fmt::print(", connected after {:.3f} ms", (*f.established - f.start).to_milliseconds());
+    }
+    fmt::print(", MSS {}/{}, {} retransmissions, {} timeouts\n", f.client_mss, f.server_mss,
+               f.retransmissions, f.timeouts);
+  }
   if (!node.empty() && !options.views_only) {
     fmt::print("\n{}$ calicoctl ipam show --show-blocks\n{}", node,
                (*cluster)->calicoctl_ipam_show(true));

@@ -61,6 +61,10 @@ void FaultSchedule::set_mtu(Time at, Device& device, std::uint32_t mtu) {
   schedule(at, fmt::format("mtu {} {}", where(device), mtu),
            [&device, mtu] { device.set_mtu(mtu); });
 }
+void FaultSchedule::set_fabric_mtu(Time at, Segment& segment, std::uint32_t mtu) {
+  schedule(at, fmt::format("fabric-mtu {} {}", segment.name(), mtu),
+           [&segment, mtu] { segment.set_mtu(mtu); });
+}
 void FaultSchedule::block_ip_protocol(Time at, Segment& segment, std::uint8_t protocol) {
   schedule(at, fmt::format("block {} ip-protocol {}", segment.name(), protocol),
            [&segment, protocol] { segment.block_ip_protocol(protocol); });

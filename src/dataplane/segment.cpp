@@ -65,6 +65,14 @@ void Segment::send(std::size_t from, wire::Packet&& frame) {
   // The frame occupies the port's queue and the wire either way; loss and fabric filters act
   // where the frame would have been delivered.
   const bool lost = params_.loss > 0 && loss_rng_.bernoulli(params_.loss);
+  // A fabric MTU below the NICs': the IP packet (the Ethernet payload) does not fit, and no
+  // switch answers with ICMP — the frame is gone (RFC 2923 §2.1, "PMTUD black hole").
+  if (!lost && params_.mtu_bytes != 0 &&
+      frame.size() > wire::EthernetHeader::kLength + params_.mtu_bytes) {
+    ++mtu_drops_;
+    dev.drop_tx(DropReason::kFabricMtu);
+    return;
+  }
   if (lost || blocked(frame)) {
     dev.drop_tx(lost ? DropReason::kLoss : DropReason::kFilteredByFabric);
     return;

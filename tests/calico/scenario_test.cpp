@@ -942,7 +942,8 @@ TEST(ScenarioTrafficAndEvents, ActionsTakeOnlyTheirParameters) {
             "ev.yaml:16:43: spec.events[0].subnet: nodeCrash takes node, not subnet\n"
             "ev.yaml:17:5: spec.events[1]: setMtu takes either subnet, or node and interface\n"
             "ev.yaml:18:22: spec.events[2].action: \"linkDwn\" is not an event action (want linkDown, "
-            "linkUp, nodeCrash, nodeRestart, setLoss, setDelay, setRate, setMtu, blockProtocol or "
+            "linkUp, nodeCrash, nodeRestart, setLoss, setDelay, setRate, setMtu, setFabricMtu, "
+            "blockProtocol or "
             "unblockProtocol) (did you mean \"linkDown\"?)");
 }
 

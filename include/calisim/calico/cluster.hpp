@@ -44,6 +44,42 @@ struct PingRun {
   std::vector<std::uint8_t> ttls;
 };
 
+// One TCP flow of the scenario's traffic (or Cluster::flow). The model is a request and a large
+// response, an HTTP GET of a big file: the server listens on `port` in the destination pod (or
+// node); the client connects, sends a small HTTP/1.1 GET; the server answers with `bytes` bytes
+// in all (an HTTP/1.1 200 header with Content-Length, then zeros; just zeros when `bytes` is
+// smaller than the header) and closes; the client reads to end of file and closes. Both ends are
+// calisim's Linux-like TCP (MSS = route MTU - 40, DF set, PMTU discovery from frag-needed).
+struct FlowSample {
+  Time at;                  // simulated time
+  std::uint64_t bytes = 0;  // response bytes the client had read by then
+};
+
+struct FlowRun {
+  std::string from;  // "default/client"
+  std::string to;    // "default/server"
+  std::string command;  // what it stands for: "curl -o /dev/null http://10.244.1.2:8080/"
+  std::uint16_t port = 0;
+  std::uint64_t bytes = 0;  // the response's size
+  Time start;
+  std::optional<Time> established;  // the client's connection reached ESTABLISHED
+  std::optional<Time> completed;    // the client read the last byte and end of file
+  // No response byte arrived for Cluster::kFlowStallAfter (set when that is noticed; cleared if
+  // bytes flow again).
+  std::optional<Time> stalled;
+  std::uint64_t received = 0;  // response bytes the client read
+  // `received` at the start and every 10 ms of simulated time after it until completion (or
+  // until the run ends), the last sample at the completion time.
+  std::vector<FlowSample> samples;
+  std::uint64_t retransmissions = 0;  // segments sent again, both ends (SYN, data, FIN)
+  std::uint64_t timeouts = 0;         // retransmission timer expiries, both ends
+  std::uint16_t client_mss = 0;       // the MSS each end sends with (after PMTU discovery)
+  std::uint16_t server_mss = 0;
+  std::string error;  // why it never started or the connection failed ("ETIMEDOUT", ...)
+  // "done", "failed", "stalled" or "running".
+  std::string state() const;
+};
+
 // Every running pod pinging every other once: ok[i][j] is true when pods[i] got an echo reply
 // from pods[j] ("namespace/name", in creation order).
 struct Reachability {
@@ -90,6 +126,13 @@ class Cluster {
   // Returns its index in pings() (its lines fill in as the simulation runs).
   Result<std::size_t> ping(std::string_view from, std::string_view to, int count = 5,
                            Duration interval = Duration::seconds(1), std::size_t size_bytes = 56);
+  // Starts a TCP flow now from `from` to `to` (pods "namespace/name", nodes, "node:NAME"; `to`
+  // also an IPv4 address of a node or pod): `to` listens on `port`, `from` fetches `bytes`
+  // bytes (FlowRun's model). Returns its index in flows().
+  Result<std::size_t> flow(std::string_view from, std::string_view to, std::uint16_t port,
+                           std::uint64_t bytes);
+  // A flow that received nothing for this long is marked stalled.
+  static constexpr Duration kFlowStallAfter = Duration::seconds(5);
   // A scenario event (fault or repair) at max(now, event.at); errors name an unknown node,
   // interface or subnet.
   Result<void> inject(const scenario::Event& event);
@@ -105,6 +148,7 @@ class Cluster {
   std::optional<wire::Ipv4Prefix> node_ip(std::string_view node) const;
   const Ipam& ipam() const;
   const std::vector<PingRun>& pings() const;
+  const std::vector<FlowRun>& flows() const;
 
   // `calicoctl ipam show [--show-blocks]`.
   std::string calicoctl_ipam_show(bool show_blocks) const;

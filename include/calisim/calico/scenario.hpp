@@ -58,7 +58,7 @@ struct Location {
 
 // The L2 segment of a subnet: what every port on it gets.
 struct Link {
-  dataplane::LinkParams params;     // rate, one-way delay, txqueuelen, loss
+  dataplane::LinkParams params;     // rate, one-way delay, txqueuelen, loss, fabric MTU
   std::uint32_t mtu_bytes = 1500;   // the default MTU of interfaces on the subnet
 };
 
@@ -392,6 +392,7 @@ enum class EventAction {
   kSetDelay,                         // subnet, delay
   kSetRate,                          // subnet, rate
   kSetMtu,                           // node + interface, or subnet; mtu
+  kSetFabricMtu,                     // subnet, mtu (0: none): what the fabric carries
   kBlockProtocol, kUnblockProtocol,  // subnet, protocol
 };
 std::string_view to_string(EventAction action);

@@ -32,6 +32,7 @@ enum class DropReason : std::uint8_t {
   kReassemblyTimeout,   // fragments never completed: ICMP time exceeded (reassembly)
   kTunnelMismatch,      // a tunnel packet no tunnel device accepts
   kNodeDown,            // the node has crashed (powered off) and not yet restarted
+  kFabricMtu,           // larger than the fabric's MTU (a switch or cloud network): silent
   kCount,
 };
 
@@ -60,6 +61,7 @@ constexpr std::string_view to_string(DropReason r) {
     case DropReason::kReassemblyTimeout: return "reassembly-timeout";
     case DropReason::kTunnelMismatch: return "tunnel-mismatch";
     case DropReason::kNodeDown: return "node-down";
+    case DropReason::kFabricMtu: return "fabric-mtu";
     case DropReason::kCount: break;
   }
   return "unknown";

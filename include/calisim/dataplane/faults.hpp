@@ -43,6 +43,8 @@ class FaultSchedule {
   void set_rate(Time at, Segment& segment, std::int64_t rate_bps);
   // `ip link set DEV mtu N`.
   void set_mtu(Time at, Device& device, std::uint32_t mtu);
+  // The fabric's MTU on a segment (0: none); the NICs keep theirs.
+  void set_fabric_mtu(Time at, Segment& segment, std::uint32_t mtu);
   void block_ip_protocol(Time at, Segment& segment, std::uint8_t protocol);
   void unblock_ip_protocol(Time at, Segment& segment, std::uint8_t protocol);
   void block_udp_port(Time at, Segment& segment, std::uint16_t port);

@@ -2,8 +2,11 @@
 // An Ethernet segment: a learning switch and the cables to it. Each attached EthernetPort has
 // its own transmit queue (rate, queue limit), frames then take the segment's propagation delay,
 // and the switch forwards by learned MAC or floods. Faults live here: link down, loss, delay,
-// and a fabric that silently drops one IP protocol or UDP port (a cloud network that blocks
-// IPIP, protocol 4).
+// a fabric that silently drops one IP protocol or UDP port (a cloud network that blocks
+// IPIP, protocol 4), and a fabric MTU smaller than the NICs' (an overlay or cloud network that
+// carries fewer bytes than the hosts were told): a switch does not route, so it sends no ICMP
+// "fragmentation needed" — an oversized frame simply vanishes, the classic PMTU black hole
+// (RFC 2923 §2.1).
 
 #include <cstdint>
 #include <set>
@@ -23,6 +26,8 @@ struct LinkParams {
   Duration delay = Duration::microseconds(50);         // propagation, one way
   std::size_t queue_limit_packets = 1000;              // a port's transmit queue (txqueuelen)
   double loss = 0.0;                                   // probability a frame is lost
+  // The largest IP packet (Ethernet payload) the fabric carries; 0: no limit beyond the NICs'.
+  std::uint32_t mtu_bytes = 0;
 };
 
 class EthernetPort;
@@ -42,6 +47,10 @@ class Segment {
   void set_loss(double loss) { params_.loss = loss; }
   void set_delay(Duration delay) { params_.delay = delay; }
   void set_rate(std::int64_t rate_bps) { params_.rate_bps = rate_bps; }
+  // The fabric's MTU (0: none): larger frames are dropped silently (DropReason::kFabricMtu).
+  void set_mtu(std::uint32_t mtu_bytes) { params_.mtu_bytes = mtu_bytes; }
+  // Frames the fabric dropped for exceeding its MTU, since the start.
+  std::uint64_t mtu_drops() const { return mtu_drops_; }
   void block_ip_protocol(std::uint8_t protocol) { blocked_protocols_.insert(protocol); }
   void unblock_ip_protocol(std::uint8_t protocol) { blocked_protocols_.erase(protocol); }
   void block_udp_port(std::uint16_t port) { blocked_udp_ports_.insert(port); }
@@ -71,6 +80,7 @@ class Segment {
   std::unordered_map<std::uint64_t, std::size_t> mac_table_;  // learned MAC -> port
   std::set<std::uint8_t> blocked_protocols_;
   std::set<std::uint16_t> blocked_udp_ports_;
+  std::uint64_t mtu_drops_ = 0;
 };
 
 // A NIC (enp0s8, eth0 on a node) plugged into a Segment.
