@@ -8,8 +8,9 @@ file: a mistake raises ``ValueError`` with the place in the generated text (see 
 
     b = ScenarioBuilder("two-nodes", duration=30)
     b.subnet("lab", "10.0.0.0/24")
-    b.node("node-1", nic("eth0", "10.0.0.11/24", "lab"), role="control-plane")
-    b.node("node-2", nic("eth0", "10.0.0.12/24", "lab"))
+    b.node("node-1", nic("eth0", "10.0.0.11/24", "lab"), role="control-plane",
+           gateway="10.0.0.1")
+    b.node("node-2", nic("eth0", "10.0.0.12/24", "lab"), gateway="10.0.0.1")
     b.pool("pods", "10.244.0.0/16", ipip="Always")
     b.pod("a", node="node-1").pod("b", node="node-2")
     cluster = b.build()
@@ -242,7 +243,11 @@ class ScenarioBuilder:
         """A Kubernetes node running calico-node. ``interfaces`` in ifindex order (Nic, a tuple
         ``(name, address[, subnet[, mtu]])`` or a dict); ``role`` "control-plane" or "worker";
         ``gateway`` the default route's next hop; ``routes`` static ``(to, via)`` pairs;
-        ``env`` this node's calico-node environment, laid over the cluster's."""
+        ``env`` this node's calico-node environment, laid over the cluster's.
+
+        Give nodes a gateway (it need not exist as a machine): as on Linux, the host answers a
+        pod's ARP for 169.254.1.1 by proxy ARP only when it has a route for it (Calico issue
+        #3270), so without one pods on the node reach nothing."""
         m = self._machine(name, interfaces, gateway, routes)
         m = {"name": name, "role": role, **{k: v for k, v in m.items() if k != "name"}}
         if labels:

@@ -157,7 +157,7 @@ def parse_workload_endpoints(text: str) -> List[Dict[str, Any]]:
     """``calicoctl get workloadendpoint -A -o wide`` as dicts.
 
     Keys are calicoctl's columns in lower case (``namespace``, ``workload``, ``node``,
-    ``networks``, ``interface``, ``profiles``, ``natS``...). ``networks`` and ``profiles``,
+    ``networks``, ``interface``, ``profiles``, ``nats``). ``networks`` and ``profiles``,
     comma lists in the table, become lists.
     """
     rows: List[Dict[str, Any]] = []
