@@ -65,7 +65,8 @@ def nic(name: str, address: str, subnet: Optional[str] = None, mtu: Optional[int
 
 
 def _go_duration(value: Seconds) -> str:
-    """Seconds (or text already in Go's syntax) as Go's duration text: 30 -> "30s", 0.05 -> "50ms"."""
+    """Seconds (or text already in Go's syntax) as Go's duration text: 30 -> "30s",
+    0.05 -> "50ms"."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -91,7 +92,8 @@ def _percentage(value: Union[float, str]) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"want a probability in [0, 1] or a percentage such as '1%', not {value!r}")
+        raise ValueError(
+            f"want a probability in [0, 1] or a percentage such as '1%', not {value!r}")
     return f"{value * 100:.10g}%"
 
 

@@ -20,6 +20,8 @@ from .views import parse_ip_route, parse_node_status, parse_workload_endpoints
 __all__ = ["BgpSeries", "Cluster", "PingResult", "Reachability"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+# When a fault happens: simulated seconds or Go's syntax ("25s"); None is now.
+When = Optional[Union[float, str]]
 
 # iputils' ping waits this long for replies that are still out after the last request (-W).
 _PING_LINGER_S = 10.0
@@ -188,6 +190,7 @@ class Cluster:
 
     @property
     def seed(self) -> int:
+        """The scenario's seed: every random choice of the run derives from it."""
         return self._info["seed"]
 
     @property
@@ -197,6 +200,7 @@ class Cluster:
 
     @property
     def routers(self) -> List[str]:
+        """Router names, in file order."""
         return list(self._info["routers"])
 
     @property
@@ -233,6 +237,7 @@ class Cluster:
 
     @property
     def finished(self) -> bool:
+        """True once ``finish()`` ran (directly or at the end of a ``with`` block)."""
         return self._core.finished
 
     # ---- running
@@ -297,48 +302,48 @@ class Cluster:
         """
         self._core.inject(action, **params)
 
-    def link_down(self, node: str, interface: str, **at: Any) -> None:
+    def link_down(self, node: str, interface: str, *, at: When = None) -> None:
         """Pulls ``node``'s cable on ``interface`` (linkDown)."""
-        self.inject("linkDown", node=node, interface=interface, **at)
+        self.inject("linkDown", node=node, interface=interface, **_at(at))
 
-    def link_up(self, node: str, interface: str, **at: Any) -> None:
+    def link_up(self, node: str, interface: str, *, at: When = None) -> None:
         """Plugs it back in (linkUp)."""
-        self.inject("linkUp", node=node, interface=interface, **at)
+        self.inject("linkUp", node=node, interface=interface, **_at(at))
 
-    def node_crash(self, node: str, **at: Any) -> None:
+    def node_crash(self, node: str, *, at: When = None) -> None:
         """The node stops: nothing in or out, calico-node and BIRD gone (nodeCrash)."""
-        self.inject("nodeCrash", node=node, **at)
+        self.inject("nodeCrash", node=node, **_at(at))
 
-    def node_restart(self, node: str, **at: Any) -> None:
+    def node_restart(self, node: str, *, at: When = None) -> None:
         """The node boots again and calico-node starts (nodeRestart)."""
-        self.inject("nodeRestart", node=node, **at)
+        self.inject("nodeRestart", node=node, **_at(at))
 
-    def set_loss(self, subnet: str, loss: Union[float, str], **at: Any) -> None:
+    def set_loss(self, subnet: str, loss: Union[float, str], *, at: When = None) -> None:
         """Frame loss on every port of a subnet (setLoss)."""
-        self.inject("setLoss", subnet=subnet, loss=loss, **at)
+        self.inject("setLoss", subnet=subnet, loss=loss, **_at(at))
 
-    def set_delay(self, subnet: str, delay: Union[float, str], **at: Any) -> None:
+    def set_delay(self, subnet: str, delay: Union[float, str], *, at: When = None) -> None:
         """One-way delay on a subnet (setDelay)."""
-        self.inject("setDelay", subnet=subnet, delay=delay, **at)
+        self.inject("setDelay", subnet=subnet, delay=delay, **_at(at))
 
-    def set_rate(self, subnet: str, rate: Union[int, str], **at: Any) -> None:
+    def set_rate(self, subnet: str, rate: Union[int, str], *, at: When = None) -> None:
         """Port rate on a subnet (setRate)."""
-        self.inject("setRate", subnet=subnet, rate=rate, **at)
+        self.inject("setRate", subnet=subnet, rate=rate, **_at(at))
 
     def set_mtu(self, mtu: int, *, subnet: Optional[str] = None, node: Optional[str] = None,
-                interface: Optional[str] = None, **at: Any) -> None:
+                interface: Optional[str] = None, at: When = None) -> None:
         """The MTU of one NIC (node + interface) or of every NIC on a subnet (setMtu)."""
         where = {k: v for k, v in (("subnet", subnet), ("node", node), ("interface", interface))
                  if v is not None}
-        self.inject("setMtu", mtu=mtu, **where, **at)
+        self.inject("setMtu", mtu=mtu, **where, **_at(at))
 
-    def block_protocol(self, subnet: str, protocol: Union[str, int], **at: Any) -> None:
+    def block_protocol(self, subnet: str, protocol: Union[str, int], *, at: When = None) -> None:
         """The fabric of a subnet drops a protocol (blockProtocol)."""
-        self.inject("blockProtocol", subnet=subnet, protocol=protocol, **at)
+        self.inject("blockProtocol", subnet=subnet, protocol=protocol, **_at(at))
 
-    def unblock_protocol(self, subnet: str, protocol: Union[str, int], **at: Any) -> None:
+    def unblock_protocol(self, subnet: str, protocol: Union[str, int], *, at: When = None) -> None:
         """And lets it through again (unblockProtocol)."""
-        self.inject("unblockProtocol", subnet=subnet, protocol=protocol, **at)
+        self.inject("unblockProtocol", subnet=subnet, protocol=protocol, **_at(at))
 
     # ---- measuring
 
@@ -434,6 +439,11 @@ class Cluster:
     def __repr__(self) -> str:
         return (f"<calisim.Cluster {self.name!r}: {len(self._info['nodes'])} nodes, "
                 f"t={self.now:.6f} s{', finished' if self.finished else ''}>")
+
+
+def _at(at: When) -> Dict[str, Any]:
+    """inject()'s `at` keyword, only when given (absent: now)."""
+    return {} if at is None else {"at": at}
 
 
 def _path(p: Optional[PathLike]) -> Optional[str]:

@@ -51,8 +51,9 @@ def parse_ip_route(text: str) -> List[Dict[str, Any]]:
     printed), ``src``, ``table`` (None: the table shown), ``metric`` (int, 0 when none),
     ``mtu`` (int or None), ``onlink`` and ``linkdown`` (bool) and ``flags`` (every flag word).
 
-    >>> parse_ip_route("192.168.153.192/26 via 203.248.23.215 dev tunl0 proto bird onlink \\n")[0]["gateway"]
-    '203.248.23.215'
+    >>> r = parse_ip_route("192.168.153.192/26 via 203.248.23.215 dev tunl0 proto bird onlink")
+    >>> r[0]["gateway"], r[0]["dev"], r[0]["protocol"], r[0]["onlink"]
+    ('203.248.23.215', 'tunl0', 'bird', True)
     """
     routes = []
     for line in text.splitlines():

@@ -524,8 +524,9 @@ ping(wait) or reachability run it. Every method releases the GIL while it works.
           "from_file",
           [](std::filesystem::path path, std::optional<std::filesystem::path> run_dir,
              bool capture) {
-            return PyCluster::create([path = std::move(path)] { return calico::load_scenario(path); },
-                                     std::move(run_dir), capture);
+            return PyCluster::create(
+                [path = std::move(path)] { return calico::load_scenario(path); },
+                std::move(run_dir), capture);
           },
           py::arg("path"), py::arg("run_dir") = py::none(), py::arg("capture") = true,
           "As from_yaml, reading a scenario file (OSError when it cannot be read).")

@@ -6,6 +6,8 @@ cluster_runtime_test.cpp): hi at 192.168.136.5 on user-controller, hello on user
 between 203.248.23.214 and .215, ttl=62 pod to pod.
 """
 
+import doctest
+import gc
 import json
 import threading
 import time
@@ -99,8 +101,10 @@ def test_builder_cluster_pings_across_nodes():
     assert p.received == 2 and p.ttls == [62, 62]
     routes = c.routes("n1")
     tunnel = [r for r in routes if r["dev"] == "tunl0"]
-    assert len(tunnel) == 1 and tunnel[0]["gateway"] == "10.9.0.12" and tunnel[0]["protocol"] == "bird"
-    assert {b_["cidr"] for b_ in c.ipam_blocks()} == {r["dst"] for r in routes if r["type"] == "blackhole"} | {tunnel[0]["dst"]}
+    assert len(tunnel) == 1
+    assert (tunnel[0]["gateway"], tunnel[0]["protocol"]) == ("10.9.0.12", "bird")
+    own = {r["dst"] for r in routes if r["type"] == "blackhole"}
+    assert {blk["cidr"] for blk in c.ipam_blocks()} == own | {tunnel[0]["dst"]}
 
 
 def test_builder_mistakes_are_reported_by_the_parser_with_their_place():
@@ -162,7 +166,8 @@ def test_views_as_data(lab):
     blocks = {b["cidr"]: b for b in lab.ipam_blocks()}
     assert set(blocks) == {"192.168.136.0/26", "192.168.153.192/26"}
     mine = blocks["192.168.136.0/26"]
-    assert (mine["affinity"], mine["size"], mine["in_use"], mine["free"]) == ("user-controller", 64, 5, 59)
+    assert (mine["affinity"], mine["size"], mine["in_use"], mine["free"]) == (
+        "user-controller", 64, 5, 59)
     hi = [a for a in mine["allocations"] if a["address"] == "192.168.136.5"][0]
     assert hi["attributes"]["pod"] == "hi" and hi["attributes"]["namespace"] == "default"
     assert hi["handle"].startswith("k8s-pod-network.")
@@ -170,6 +175,21 @@ def test_views_as_data(lab):
     assert lab.ipam_pools()[0]["cidr"] == "192.168.0.0/16"
     assert lab.pod_ip("hi") == lab.pod_ip(HI) == "192.168.136.5"
     assert lab.node_ip("user-controller") == "203.248.23.214/25"
+
+
+def test_a_crashed_node_has_no_peers_and_its_links_are_down(lab):
+    lab.node_crash("user-controller")
+    lab.step(1)
+    assert lab.view("user-controller", "calicoctl node status") == "Calico process is not running.\n"
+    assert lab.bgp_peers("user-controller") == []
+    routes = lab.routes("user-controller")
+    assert all(r["linkdown"] for r in routes if r["type"] == "unicast")
+    assert lab.ping(HELLO, HI, count=1).received == 0
+
+
+def test_view_parser_examples():
+    result = doctest.testmod(calisim.views)
+    assert result.attempted >= 2 and result.failed == 0
 
 
 def test_view_parsers_on_their_own():
@@ -181,7 +201,8 @@ def test_view_parsers_on_their_own():
         {"name": "rr", "peerip": "", "node": "", "asn": "64512"}]
     assert calisim.views.parse_node_status("Calico process is not running.\n") == []
     (r,) = calisim.views.parse_ip_route("unreachable 10.1.0.0/16 metric 5 linkdown \n")
-    assert (r["type"], r["dst"], r["metric"], r["linkdown"]) == ("unreachable", "10.1.0.0/16", 5, True)
+    assert (r["type"], r["dst"], r["metric"], r["linkdown"]) == (
+        "unreachable", "10.1.0.0/16", 5, True)
 
 
 # ---- faults, reachability, convergence -------------------------------------------------------
@@ -241,7 +262,8 @@ def test_convergence_and_bgp_series():
 
 
 def test_run_until_converged_and_scale_yaml():
-    c = calisim.Cluster.from_yaml(calisim.scale_yaml(nodes=4, pods_per_node=1, encapsulation="vxlan"))
+    text = calisim.scale_yaml(nodes=4, pods_per_node=1, encapsulation="vxlan")
+    c = calisim.Cluster.from_yaml(text)
     assert len(c.nodes) == 4 and len(c.pods) == 4
     at = c.run_until_converged(60)
     assert at is not None and 0 < at <= 60 and c.now == pytest.approx(at)
@@ -270,7 +292,8 @@ def test_scenario_errors_are_value_errors_listing_every_problem():
     with pytest.raises(ValueError) as e:
         calisim.Cluster.from_yaml(BROKEN, filename="broken.yaml")
     message = str(e.value)
-    expected = [d["text"] for d in calisim.check_scenario(BROKEN, "broken.yaml") if d["severity"] == "error"]
+    diagnostics = calisim.check_scenario(BROKEN, "broken.yaml")
+    expected = [d["text"] for d in diagnostics if d["severity"] == "error"]
     assert len(expected) == 2
     assert message == "\n".join(expected)
     assert 'broken.yaml:10:' in message and '"203.248.23.314/25" is not an IPv4 prefix' in message
@@ -301,7 +324,7 @@ def test_errors_keep_the_message_and_have_the_right_type(lab, tmp_path):
     assert str(e.value) == "calicoctl get: -A and -n cannot be used together"
     with pytest.raises(ValueError, match="^ping: bad number of packets to transmit.$"):
         lab.ping(HELLO, HI, count=0)
-    with pytest.raises(ValueError, match="linkDown takes node and interface \\(and at\\), not subnet"):
+    with pytest.raises(ValueError, match=r"linkDown takes node and interface \(and at\), not sub"):
         lab.inject("linkDown", node="user-worker", interface="enp0s8", subnet="lab")
     with pytest.raises(ValueError, match="^inject: setLoss needs subnet and loss$"):
         lab.inject("setLoss", subnet="lab")
@@ -341,6 +364,17 @@ def test_run_directory_capture_and_context_manager(tmp_path):
     assert (tmp_path / "events.jsonl").stat().st_size > 0
     assert calisim.Cluster.lab().capture_path is None
     assert calisim.Cluster.lab(run_dir=tmp_path / "x", capture=False).capture_path is None
+
+
+def test_a_dropped_cluster_still_completes_its_run_directory(tmp_path):
+    c = calisim.Cluster.lab(run_dir=tmp_path)
+    c.run_until(12)
+    assert not (tmp_path / "summary.json").exists()
+    del c
+    gc.collect()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["simulated_seconds"] == 12
+    assert (tmp_path / "capture.pcapng").stat().st_size > 0
 
 
 def test_run_releases_the_gil():
