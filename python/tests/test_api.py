@@ -6,9 +6,12 @@ cluster_runtime_test.cpp): hi at 192.168.136.5 on user-controller, hello on user
 between 203.248.23.214 and .215, ttl=62 pod to pod.
 """
 
+import contextlib
 import doctest
 import gc
+import io
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -18,7 +21,8 @@ import pytest
 
 import calisim
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
 HELLO = "default/hello-776c774f98-894tt"
 HI = "default/hi"
 
@@ -48,6 +52,18 @@ def test_lab_ping_crosses_two_hosts(lab):
     assert 17 <= lab.now < 19
     # From the worker node to the pod: one forwarding host.
     assert lab.ping("user-worker", "192.168.136.5", count=1).ttls == [63]
+
+
+def test_the_readme_example_runs():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Python"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert len(code.strip().splitlines()) < 10
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    assert out.getvalue().count(" ttl=62 ") == 3
+    assert "3 [62, 62, 62]" in out.getvalue()
 
 
 def test_ping_without_waiting_fills_in_as_the_simulation_runs(lab):
