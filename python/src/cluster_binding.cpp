@@ -355,7 +355,15 @@ class PyCluster {
   void inject(const std::string& action, const py::kwargs& params) {
     check_running("inject");
     const auto event = make_event(action, params);
-    unwrap(locked([&](Cluster& c) { return c.inject(event); }));
+    unwrap(locked([&](Cluster& c) -> Result<void> {
+      auto r = c.inject(event);
+      // A fault for now is an event at the current time, queued behind what is already there.
+      // Run the queue up to now (no time passes), so that it has happened when inject returns:
+      // otherwise link_up() followed at once by ping() or reachability() would send into the
+      // still unplugged cable, since a ping sends its first request synchronously.
+      if (r) c.run_until(c.sim().now());
+      return r;
+    }));
   }
 
   std::pair<std::vector<std::string>, std::vector<std::vector<bool>>> reachability(double wait) {
