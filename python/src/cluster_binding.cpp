@@ -7,8 +7,8 @@
 
 #include "bindings.hpp"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -43,8 +43,8 @@ Duration seconds_to_duration(double seconds, std::string_view what) {
           fmt::format("{}: {} is not a number of seconds >= 0", what, seconds));
   }
   if (seconds > kMaxSeconds) {
-    raise(Errc::kOutOfRange, fmt::format("{}: {} s is beyond what calisim can simulate", what,
-                                         seconds));
+    raise(Errc::kOutOfRange,
+          fmt::format("{}: {} s is beyond what calisim can simulate", what, seconds));
   }
   return Duration::nanoseconds(std::llround(seconds * 1e9));
 }
@@ -61,8 +61,8 @@ Duration duration_arg(const py::handle& value, std::string_view what) {
   }
   if (py::isinstance<py::bool_>(value) ||
       !(py::isinstance<py::int_>(value) || py::isinstance<py::float_>(value))) {
-    throw py::type_error(fmt::format("{}: want seconds (a number) or a duration such as \"20ms\"",
-                                     what));
+    throw py::type_error(
+        fmt::format("{}: want seconds (a number) or a duration such as \"20ms\"", what));
   }
   return seconds_to_duration(value.cast<double>(), what);
 }
@@ -117,9 +117,8 @@ calico::scenario::Event make_event(std::string_view action, const py::kwargs& pa
     }
     const auto allowed = std::find(rule->allowed.begin(), rule->allowed.end(), key);
     if (allowed == rule->allowed.end()) {
-      raise(Errc::kInvalidArgument,
-            fmt::format("inject: {} takes {} (and at), not {}", rule->name,
-                        join_names(rule->allowed), key));
+      raise(Errc::kInvalidArgument, fmt::format("inject: {} takes {} (and at), not {}", rule->name,
+                                                join_names(rule->allowed), key));
     }
     if (key == "node") {
       e.node = string_arg(value, "inject: node");
@@ -287,8 +286,12 @@ class PyCluster {
     }
   }
 
-  double now() { return locked([](Cluster& c) { return c.sim().now().to_seconds(); }); }
-  std::int64_t now_ns() { return locked([](Cluster& c) { return c.sim().now().ns(); }); }
+  double now() {
+    return locked([](Cluster& c) { return c.sim().now().to_seconds(); });
+  }
+  std::int64_t now_ns() {
+    return locked([](Cluster& c) { return c.sim().now().ns(); });
+  }
 
   void run() {
     check_running("run");

@@ -55,6 +55,8 @@ void raise(const Error& error) {
   throw py::error_already_set();
 }
 
-void raise(Errc code, std::string message) { raise(Error{code, std::move(message)}); }
+void raise(Errc code, std::string message) {
+  raise(Error{code, std::move(message)});
+}
 
 }  // namespace calisim::python
