@@ -294,6 +294,8 @@ class Cluster:
         setDelay                          subnet, delay (seconds or "20ms")
         setRate                           subnet, rate (bit/s or "10Mbit")
         setMtu                            mtu, and subnet or node + interface
+        setFabricMtu                      subnet, mtu: what the fabric carries (the NICs
+                                          keep theirs; bigger frames vanish silently)
         blockProtocol, unblockProtocol    subnet, protocol ("ipip", "vxlan", "bgp",
                                           "udp/4789", a protocol number, ...)
         ================================  =============================================
@@ -336,6 +338,11 @@ class Cluster:
         where = {k: v for k, v in (("subnet", subnet), ("node", node), ("interface", interface))
                  if v is not None}
         self.inject("setMtu", mtu=mtu, **where, **_at(at))
+
+    def set_fabric_mtu(self, subnet: str, mtu: int, *, at: When = None) -> None:
+        """What a subnet's wires and switches carry from now on; larger frames are dropped
+        without an ICMP error, the NICs keep their MTU (setFabricMtu: a PMTU black hole)."""
+        self.inject("setFabricMtu", subnet=subnet, mtu=mtu, **_at(at))
 
     def block_protocol(self, subnet: str, protocol: Union[str, int], *, at: When = None) -> None:
         """The fabric of a subnet drops a protocol (blockProtocol)."""

@@ -578,6 +578,7 @@ ping(wait) or reachability run it. Every method releases the GIL while it works.
            "A fault or repair, as a scenario's events: linkDown/linkUp (node, interface), "
            "nodeCrash/nodeRestart (node), setLoss (subnet, loss), setDelay (subnet, delay), "
            "setRate (subnet, rate), setMtu (mtu; subnet, or node and interface), "
+           "setFabricMtu (subnet, mtu), "
            "blockProtocol/unblockProtocol (subnet, protocol). `action` may also be written "
            "link_down. It happens now, or at simulated time `at` if that is later. loss: a "
            "probability or '1%'; delay and at: seconds or '20ms'; rate: bit/s or '10Mbit'; "

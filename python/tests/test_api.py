@@ -254,6 +254,13 @@ def test_inject_by_scenario_names_and_at_a_later_time(lab):
     assert lab.ping(HELLO, HI, count=1).received == 0
     lab.inject("unblockProtocol", subnet="lab", protocol=4)
     assert lab.ping(HELLO, HI, count=1).received == 1
+    # A PMTU black hole: the fabric carries 1450, the NICs still say 1500. Full-size IPIP
+    # packets (1480 inside, 1500 outside) vanish; small ones pass.
+    lab.set_fabric_mtu("lab", 1450)
+    assert lab.ping(HELLO, HI, count=1, size=1452).received == 0
+    assert lab.ping(HELLO, HI, count=1, size=1000).received == 1
+    lab.inject("setFabricMtu", subnet="lab", mtu=1500)
+    assert lab.ping(HELLO, HI, count=1, size=1452).received == 1
     # A fault for now has happened when inject returns.
     lab.link_down("user-worker", "enp0s8")
     assert "enp0s8           LOWERLAYERDOWN" in lab.view("user-worker", "ip -br link")
