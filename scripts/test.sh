@@ -17,11 +17,14 @@ ctest --test-dir build/test -j "$jobs" --output-on-failure
 
 echo "== build (ASan + UBSan)"
 cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCALISIM_SANITIZE=ON -DCALISIM_WERROR=ON \
-  -DCALISIM_BUILD_BENCH=OFF -DPython3_EXECUTABLE=$PY >/dev/null
+  -DCALISIM_BUILD_BENCH=OFF -DCALISIM_BUILD_PYTHON=OFF -DPython3_EXECUTABLE=$PY >/dev/null
 cmake --build build/asan -j "$jobs"
 echo "== ctest (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan -j "$jobs" --output-on-failure
 
 echo "== pytest"
-CALISIM_BIN="$PWD/build/test/calisim" $PY -m pytest -q python/tests
+# The calisim package is imported from the build tree: build/test/python/calisim holds the
+# extension (_core) and the pure-Python files beside it.
+CALISIM_BIN="$PWD/build/test/calisim" PYTHONPATH="$PWD/build/test/python${PYTHONPATH:+:$PYTHONPATH}" \
+  $PY -m pytest -q python/tests

@@ -149,31 +149,39 @@ std::optional<scenario::FlowSpec> read_flow(Ctx& ctx, const Field& field, Traffi
   return flow;
 }
 
-struct ActionRule {
-  std::string_view name;
-  EventAction action;
-  std::vector<std::string_view> required;
-};
+}  // namespace
+}  // namespace calisim::calico::detail
 
-const std::vector<ActionRule>& action_rules() {
-  static const std::vector<ActionRule> rules{
-      {"linkDown", EventAction::kLinkDown, {"node", "interface"}},
-      {"linkUp", EventAction::kLinkUp, {"node", "interface"}},
-      {"nodeCrash", EventAction::kNodeCrash, {"node"}},
-      {"nodeRestart", EventAction::kNodeRestart, {"node"}},
-      {"setLoss", EventAction::kSetLoss, {"subnet", "loss"}},
-      {"setDelay", EventAction::kSetDelay, {"subnet", "delay"}},
-      {"setRate", EventAction::kSetRate, {"subnet", "rate"}},
-      {"setMtu", EventAction::kSetMtu, {"mtu"}},  // and subnet, or node + interface
-      {"setFabricMtu", EventAction::kSetFabricMtu, {"subnet", "mtu"}},
-      {"blockProtocol", EventAction::kBlockProtocol, {"subnet", "protocol"}},
-      {"unblockProtocol", EventAction::kUnblockProtocol, {"subnet", "protocol"}},
+namespace calisim::calico::scenario {
+
+const std::vector<EventActionRule>& event_action_rules() {
+  static const std::vector<EventActionRule> rules{
+      {"linkDown", EventAction::kLinkDown, {"node", "interface"}, {"node", "interface"}},
+      {"linkUp", EventAction::kLinkUp, {"node", "interface"}, {"node", "interface"}},
+      {"nodeCrash", EventAction::kNodeCrash, {"node"}, {"node"}},
+      {"nodeRestart", EventAction::kNodeRestart, {"node"}, {"node"}},
+      {"setLoss", EventAction::kSetLoss, {"subnet", "loss"}, {"subnet", "loss"}},
+      {"setDelay", EventAction::kSetDelay, {"subnet", "delay"}, {"subnet", "delay"}},
+      {"setRate", EventAction::kSetRate, {"subnet", "rate"}, {"subnet", "rate"}},
+      // and subnet, or node + interface
+      {"setMtu", EventAction::kSetMtu, {"mtu"}, {"mtu", "subnet", "node", "interface"}},
+      {"setFabricMtu", EventAction::kSetFabricMtu, {"subnet", "mtu"}, {"subnet", "mtu"}},
+      {"blockProtocol", EventAction::kBlockProtocol, {"subnet", "protocol"}, {"subnet", "protocol"}},
+      {"unblockProtocol", EventAction::kUnblockProtocol, {"subnet", "protocol"},
+       {"subnet", "protocol"}},
   };
   return rules;
 }
 
-std::optional<scenario::ProtocolMatch> parse_protocol(std::string_view text) {
-  static const std::map<std::string_view, scenario::ProtocolMatch, std::less<>> kNamed{
+const EventActionRule* find_event_action(std::string_view name) {
+  for (const auto& r : event_action_rules()) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::optional<ProtocolMatch> parse_protocol_match(std::string_view text) {
+  static const std::map<std::string_view, ProtocolMatch, std::less<>> kNamed{
       {"icmp", {1, std::nullopt, ""}},
       {"ipip", {4, std::nullopt, ""}},
       {"tcp", {6, std::nullopt, ""}},
@@ -193,7 +201,7 @@ std::optional<scenario::ProtocolMatch> parse_protocol(std::string_view text) {
     if (v > max) return std::nullopt;
     return v;
   };
-  scenario::ProtocolMatch m;
+  ProtocolMatch m;
   m.text = std::string(text);
   if (auto it = kNamed.find(text); it != kNamed.end()) {
     m.ip_protocol = it->second.ip_protocol;
@@ -214,7 +222,9 @@ std::optional<scenario::ProtocolMatch> parse_protocol(std::string_view text) {
   return m;
 }
 
-}  // namespace
+}  // namespace calisim::calico::scenario
+
+namespace calisim::calico::detail {
 
 void read_traffic(Draft& draft, const Field& field) {
   Ctx& ctx = draft.ctx;
@@ -262,7 +272,7 @@ void read_events(Draft& draft, const Field& field) {
   auto items = read_list(ctx, field);
   if (!items) return;
   std::vector<std::string_view> action_names;
-  for (const auto& r : action_rules()) action_names.push_back(r.name);
+  for (const auto& r : scenario::event_action_rules()) action_names.push_back(r.name);
   const std::vector<std::string_view> parameters{"node", "interface", "subnet", "loss",
                                                  "delay", "rate", "mtu", "protocol"};
   for (const auto& item : *items) {
@@ -286,12 +296,11 @@ void read_events(Draft& draft, const Field& field) {
     if (!action_field) continue;
     const auto index = read_choice(ctx, *action_field, action_names, "an event action");
     if (!index) continue;
-    const ActionRule& rule = action_rules()[*index];
+    const scenario::EventActionRule& rule = scenario::event_action_rules()[*index];
     e.event.action = rule.action;
 
     // Which parameters this action takes.
-    std::vector<std::string_view> allowed = rule.required;
-    if (rule.action == EventAction::kSetMtu) allowed = {"mtu", "subnet", "node", "interface"};
+    const std::vector<std::string_view>& allowed = rule.allowed;
     for (const auto& p : parameters) {
       const bool given = map.get(p).has_value();
       const bool takes = std::find(allowed.begin(), allowed.end(), p) != allowed.end();
@@ -365,7 +374,7 @@ void read_events(Draft& draft, const Field& field) {
     }
     if (auto f = map.get("protocol")) {
       if (auto text = read_string(ctx, *f)) {
-        if (auto p = parse_protocol(*text)) {
+        if (auto p = scenario::parse_protocol_match(*text)) {
           e.event.protocol = *p;
         } else {
           ctx.error(f->where, f->path,

@@ -397,6 +397,21 @@ enum class EventAction {
 };
 std::string_view to_string(EventAction action);
 
+// An action's scenario name ("linkDown") and its parameters: it needs every one of `required`
+// and takes nothing outside `allowed` (setMtu also needs subnet, or node and interface).
+struct EventActionRule {
+  std::string_view name;
+  EventAction action;
+  std::vector<std::string_view> required;
+  std::vector<std::string_view> allowed;
+};
+const std::vector<EventActionRule>& event_action_rules();
+const EventActionRule* find_event_action(std::string_view name);  // nullptr: no such action
+
+// A blockProtocol/unblockProtocol protocol: ipip, vxlan, wireguard, bgp, icmp, tcp, udp, esp,
+// an IP protocol number 0..255, udp/<port> or tcp/<port>; nullopt for anything else.
+std::optional<ProtocolMatch> parse_protocol_match(std::string_view text);
+
 // One fault or lifecycle step; the fields that matter depend on the action (above).
 struct Event {
   Duration at;
