@@ -28,3 +28,17 @@ echo "== pytest"
 # extension (_core) and the pure-Python files beside it.
 CALISIM_BIN="$PWD/build/test/calisim" PYTHONPATH="$PWD/build/test/python${PYTHONPATH:+:$PYTHONPATH}" \
   $PY -m pytest -q python/tests
+
+echo "== notebook"
+# examples/notebooks/calisim-tour.ipynb, executed headlessly as a user would run it; every cell
+# asserts what it shows, and its figures must be written.
+nb_out="$PWD/build/test/notebook"
+rm -rf "$nb_out" && mkdir -p "$nb_out"
+CALISIM_NOTEBOOK_OUT="$nb_out" CALISIM_EXAMPLES="$PWD/examples" \
+  PYTHONPATH="$PWD/build/test/python${PYTHONPATH:+:$PYTHONPATH}" PYDEVD_DISABLE_FILE_VALIDATION=1 \
+  jupyter-nbconvert --to notebook --execute --ExecutePreprocessor.timeout=900 \
+  --output-dir "$nb_out" examples/notebooks/calisim-tour.ipynb
+for figure in bgp-convergence reachability mtu-blackhole; do
+  test -s "$nb_out/$figure.png" || { echo "notebook: $figure.png was not written" >&2; exit 1; }
+done
+echo "notebook: ran, figures in $nb_out"
