@@ -147,12 +147,22 @@ TEST(MainJob, BadScenarioIsAUsageErrorNamingTheFile) {
   {
     std::FILE* f = std::fopen(file.c_str(), "w");
     ASSERT_NE(f, nullptr);
-    std::fputs("apiVersion: calisim.io/v1\nkind: Topology\nmetadata: {name: x}\nspec:\n  nodez: []\n", f);
+    // Three problems: an unknown field, an address that is not one, a duplicate node.
+    std::fputs("apiVersion: calisim.io/v1\nkind: Topology\nmetadata: {name: x}\nspec:\n"
+               "  nodez: []\n  nodes:\n"
+               "  - name: n1\n    interfaces: [{name: eth0, address: 10.0.0.300/24}]\n"
+               "  - name: n1\n    interfaces: [{name: eth0, address: 10.0.0.2/24}]\n",
+               f);
     std::fclose(f);
   }
-  const auto r = run_command(kCli + " run '" + file.string() + "' 2>&1");
+  const auto out = dir / "out";
+  const auto r = run_command(kCli + " run '" + file.string() + "' --out '" + out.string() + "' 2>&1");
   EXPECT_EQ(r.exit_code, 2) << r.out;
-  EXPECT_NE(r.out.find("bad.yaml:5:"), std::string::npos) << r.out;
+  // Every problem, each with file:line:column; and nothing written.
+  EXPECT_NE(r.out.find("bad.yaml:5:3: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad.yaml:8:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad.yaml:9:"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out)) << r.out;
 }
 
 }  // namespace
