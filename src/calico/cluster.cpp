@@ -1052,6 +1052,17 @@ Result<void> Cluster::finish() {
                          str(st.session.info));
       }
     }
+    // The node's `ip route` at the end, a line each (what `calisim diff` compares of two runs).
+    s += "], \"routes\": [";
+    const std::string routes = dataplane::views::ip_route(*n.ns);
+    bool first = true;
+    for (std::size_t at = 0; at < routes.size();) {
+      const auto nl = routes.find('\n', at);
+      const auto end = nl == std::string::npos ? routes.size() : nl;
+      s += (first ? "" : ", ") + str(std::string_view(routes).substr(at, end - at));
+      first = false;
+      at = end + 1;
+    }
     s += fmt::format("]}}{}\n", i + 1 == impl_->nodes.size() ? "" : ",");
   }
   s += "  ],\n  \"pings\": [\n";

@@ -15,6 +15,7 @@
 
 #include <calisim/calico/cluster.hpp>
 #include <calisim/calico/quantity.hpp>
+#include <calisim/calico/run_summary.hpp>
 #include <calisim/calico/scenario.hpp>
 #include <calisim/dataplane/namespace.hpp>
 
@@ -283,7 +284,28 @@ struct Snapshot {
   std::map<std::pair<std::string, std::string>, bool> reach;       // (from, to) -> reply
 };
 
+// A run directory's snapshot from its summary.json: routes and BGP states at the end of that
+// run; reachability from the run's own pings (a pair is reachable when a reply came).
+std::optional<Snapshot> snapshot_of_run(const std::string& dir) {
+  auto summary = calico::load_run_summary(dir);
+  if (!summary) {
+    fmt::print(stderr, "calisim diff: {}\n", summary.error().message);
+    return std::nullopt;
+  }
+  Snapshot snap;
+  for (const auto& n : summary->nodes) {
+    snap.routes[n.name] = n.routes;
+    for (const auto& p : n.peers) snap.bgp[n.name][p.name] = p.state;
+  }
+  for (const auto& p : summary->pings) {
+    bool& ok = snap.reach[{p.from, p.to}];
+    ok = ok || p.received > 0;
+  }
+  return snap;
+}
+
 std::optional<Snapshot> snapshot(const CommonOptions& common, const std::string& path) {
+  if (std::filesystem::is_directory(path)) return snapshot_of_run(path);
   auto s = load(common, path);
   if (!s) return std::nullopt;
   const auto until = end_time(common, *s);
@@ -308,6 +330,11 @@ std::optional<Snapshot> snapshot(const CommonOptions& common, const std::string&
 }  // namespace
 
 int diff(const CommonOptions& common, const std::string& a, const std::string& b) {
+  if (std::filesystem::is_directory(a) != std::filesystem::is_directory(b)) {
+    fmt::print(stderr, "calisim diff: compare two scenarios or two run directories, not one of "
+                       "each ({} and {})\n", a, b);
+    return kExitUsage;
+  }
   auto sa = snapshot(common, a);
   if (!sa) return kExitUsage;
   auto sb = snapshot(common, b);

@@ -40,7 +40,9 @@ int capture(const CommonOptions& common, const std::string& iface, const std::st
             const std::string& write_to);
 
 // `calisim diff A B`: runs both scenarios and compares every node's routes, BGP session
-// states and the pod-to-pod reachability matrix. Exit 0 same, 1 different, 2 bad input.
+// states and the pod-to-pod reachability matrix; or, given two run directories, compares what
+// their summary.json recorded (routes and sessions at the end, reachability from the runs'
+// pings). Exit 0 same, 1 different, 2 bad input.
 int diff(const CommonOptions& common, const std::string& a, const std::string& b);
 
 }  // namespace calisim::cli

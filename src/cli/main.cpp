@@ -311,8 +311,12 @@ int main(int argc, char** argv) {
       "reachability matrix (exit 0 same, 1 different)");
   std::string diff_a;
   std::string diff_b;
-  diff->add_option("a", diff_a, "First scenario YAML file")->required()->check(CLI::ExistingFile);
-  diff->add_option("b", diff_b, "Second scenario YAML file")->required()->check(CLI::ExistingFile);
+  diff->add_option("a", diff_a, "First scenario YAML file, or a run directory")
+      ->required()
+      ->check(CLI::ExistingPath);
+  diff->add_option("b", diff_b, "Second scenario YAML file, or a run directory")
+      ->required()
+      ->check(CLI::ExistingPath);
   diff->add_option("--until", common.until, "Simulated time to run each to");
   diff->add_flag("--json", common.json, "Print JSON instead of text");
   auto* scale = app.add_subcommand(

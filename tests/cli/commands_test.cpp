@@ -173,6 +173,36 @@ TEST(CliDiff, ALinkDownShowsInReachability) {
       << d.out;
 }
 
+// Two run directories: what their summary.json recorded at the end of each run.
+TEST(CliDiff, RunDirectoriesCompareWhatTheRunsRecorded) {
+  const auto dir = work_dir("cli-diff-runs-" + std::to_string(::getpid()));
+  const std::string a = (dir / "a").string();
+  const std::string b = (dir / "b").string();
+  ASSERT_EQ(cli("run --no-capture --out '" + a + "'").exit_code, 0);
+  ASSERT_EQ(cli("run '" + kExamples + "/lab-link-down.yaml' --no-capture --until 300s --out '" +
+                b + "'")
+                .exit_code,
+            0);
+  const auto same = cli("diff '" + a + "/lab-ipip' '" + a + "/lab-ipip'");
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+  // At 300 s the worker's session is down past the hold time and the controller's block is gone.
+  const auto d = cli("diff '" + a + "/lab-ipip' '" + b + "/lab-link-down'");
+  EXPECT_EQ(d.exit_code, 1) << d.out;
+  EXPECT_NE(d.out.find("routes on user-worker:\n"
+                       "  - 192.168.136.0/26 via 203.248.23.214 dev tunl0 proto bird onlink \n"),
+            std::string::npos)
+      << d.out;
+  EXPECT_NE(d.out.find("bgp user-worker Mesh_203_248_23_214: Established -> Active\n"),
+            std::string::npos)
+      << d.out;
+  // A run directory against a scenario file, or a folder that is no run: usage errors.
+  const auto mixed = cli("diff '" + a + "/lab-ipip' '" + kExamples + "/lab-ipip.yaml'");
+  EXPECT_EQ(mixed.exit_code, 2) << mixed.out;
+  const auto empty = cli("diff '" + dir.string() + "' '" + a + "/lab-ipip'");
+  EXPECT_EQ(empty.exit_code, 2) << empty.out;
+  EXPECT_NE(empty.out.find("no summary.json"), std::string::npos) << empty.out;
+}
+
 TEST(CliValidate, EveryProblemWithFileAndLine) {
   const auto dir = work_dir("cli-validate-" + std::to_string(::getpid()));
   const std::string bad = (dir / "bad.yaml").string();
