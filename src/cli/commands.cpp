@@ -22,8 +22,6 @@
 #include "cli/progress.hpp"
 
 namespace calisim::cli {
-namespace {
-
 // JSON string literal (RFC 8259 escapes).
 std::string json_string(std::string_view s) {
   std::string out = "\"";
@@ -50,6 +48,8 @@ std::string json_lines(const std::vector<std::string>& lines) {
   for (std::size_t i = 0; i < lines.size(); ++i) out += (i ? ", " : "") + json_string(lines[i]);
   return out + "]";
 }
+
+namespace {
 
 std::vector<std::string> split_lines(std::string_view text) {
   std::vector<std::string> out;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace calisim::cli {
@@ -20,6 +21,10 @@ struct CommonOptions {
   bool json = false;
   std::string out = "calisim-out";  // run directories (capture only)
 };
+
+// A JSON string literal (RFC 8259 escapes), and a list of them.
+std::string json_string(std::string_view s);
+std::string json_lines(const std::vector<std::string>& lines);
 
 // `calisim validate FILE`: every problem with file:line:column; runs nothing.
 int validate(const std::string& path);

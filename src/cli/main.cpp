@@ -63,6 +63,7 @@ struct RunOptions {
   std::vector<std::string> views;  // --view 'WHERE: COMMAND', in order
   bool views_only = false;         // print the --view output and nothing else
   std::string until;               // stop there instead of the scenario's duration
+  bool json = false;               // one JSON object instead of the text
 };
 
 // One --view: "WHERE: COMMAND" or a bare COMMAND (run on the default node). WHERE is one word
@@ -149,6 +150,54 @@ int run_scenario(const RunOptions& options) {
   if (!cluster) {
     fmt::print(stderr, "calisim: {}\n", cluster.error().message);
     return kExitRunFailed;
+  }
+  if (options.json) {
+    // One object: the pings, the --view outputs and the run directory.
+    calisim::cli::run_with_progress(**cluster, until);
+    using calisim::cli::json_lines;
+    using calisim::cli::json_string;
+    std::string out = fmt::format("{{\"scenario\": {}, \"seed\": {}, \"simulated_s\": {:.3f}, ",
+                                  json_string(scenario->name), scenario->seed,
+                                  static_cast<double>((*cluster)->sim().now().ns()) / 1e9);
+    out += "\"pings\": [";
+    const auto& pings = (*cluster)->pings();
+    for (std::size_t i = 0; i < pings.size(); ++i) {
+      const auto& p = pings[i];
+      std::string ttls;
+      for (std::size_t k = 0; k < p.ttls.size(); ++k) ttls += fmt::format("{}{}", k ? ", " : "", p.ttls[k]);
+      out += fmt::format("{}{{\"from\": {}, \"to\": {}, \"command\": {}, \"transmitted\": {}, "
+                         "\"received\": {}, \"ttls\": [{}], \"lines\": {}}}",
+                         i ? ", " : "", json_string(p.from), json_string(p.to),
+                         json_string(p.command), p.transmitted, p.received, ttls,
+                         json_lines(p.lines));
+    }
+    out += "], \"views\": [";
+    bool failed = false;
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      const auto& [where, command] = views[i];
+      auto text = (*cluster)->command(where, command);
+      if (!text) {
+        fmt::print(stderr, "calisim: --view '{}': {}\n", options.views[i], text.error().message);
+        failed = true;
+        continue;
+      }
+      std::vector<std::string> lines;
+      for (std::size_t at = 0; at < text->size();) {
+        const auto nl = text->find('\n', at);
+        const auto end = nl == std::string::npos ? text->size() : nl;
+        lines.push_back(text->substr(at, end - at));
+        at = end + 1;
+      }
+      out += fmt::format("{}{{\"where\": {}, \"command\": {}, \"lines\": {}}}", i ? ", " : "",
+                         json_string(where), json_string(command), json_lines(lines));
+    }
+    auto finished = (*cluster)->finish();
+    if (!finished) {
+      fmt::print(stderr, "calisim: {}\n", finished.error().message);
+      return kExitRunFailed;
+    }
+    fmt::print("{}], \"run_dir\": {}}}\n", out, json_string(run_dir.string()));
+    return failed ? kExitUsage : kExitOk;
   }
   if (!options.views_only) {
     fmt::print("calisim {}: scenario {} (seed {}), {} nodes, simulating {} s\n", CALISIM_VERSION,
@@ -247,6 +296,8 @@ int main(int argc, char** argv) {
   run->add_flag("--no-capture", no_capture, "Do not write capture.pcapng");
   auto* demo = app.add_subcommand(
       "demo", "The constructed encapsulation demo of the foundation build (IPIP and VXLAN)");
+  run->add_flag("--json", run_options.json,
+                "Print one JSON object (pings, --view outputs, run directory) instead of text");
   run->add_option("--until", run_options.until,
                   "Stop at this simulated time (30s, 1m30s) instead of the scenario's duration");
   auto* check = app.add_subcommand("check", "Parse a scenario and list every problem in it");

@@ -223,6 +223,22 @@ TEST(CliValidate, EveryProblemWithFileAndLine) {
   EXPECT_NE(ok.out.find("lab-ipip.yaml: ok (2 nodes, 6 pods)\n"), std::string::npos) << ok.out;
 }
 
+// run --json: one object a JSON parser accepts (Debian's python3 reads it back here).
+TEST(CliRun, JsonIsOneParsableObject) {
+  const auto dir = work_dir("cli-run-json-" + std::to_string(::getpid()));
+  const std::string json = (dir / "run.json").string();
+  const auto r = run_command(kCli + " run --json --no-capture --out '" + dir.string() +
+                             "' --view 'user-worker: ip route' > '" + json + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto read = run_command(
+      "/usr/bin/python3 -c \"import json,sys; d=json.load(open(sys.argv[1])); "
+      "p=d['pings'][0]; v=d['views'][0]; print(d['scenario'], p['received'], set(p['ttls']), "
+      "v['where'], v['lines'][2])\" '" + json + "' 2>&1");
+  EXPECT_EQ(read.out,
+            "lab-ipip 5 {62} user-worker 192.168.136.0/26 via 203.248.23.214 dev tunl0 proto bird "
+            "onlink \n");
+}
+
 TEST(CliRun, UntilStopsEarly) {
   const auto dir = work_dir("cli-until-" + std::to_string(::getpid()));
   const auto r = cli("run --until 12s --no-capture --out '" + dir.string() + "'");
