@@ -271,7 +271,12 @@ int capture(const CommonOptions& common, const std::string& iface, const std::st
     fmt::print(stderr, "calisim capture: {}\n", finished.error().message);
     return kExitRunFailed;
   }
-  fmt::print("wrote {}\n", out.string());
+  if (common.json) {
+    fmt::print("{{\"iface\": {}, \"filter\": {}, \"wrote\": {}}}\n", json_string(iface),
+               json_string(filter), json_string(out.string()));
+  } else {
+    fmt::print("wrote {}\n", out.string());
+  }
   return kExitOk;
 }
 

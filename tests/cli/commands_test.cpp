@@ -94,6 +94,14 @@ TEST(CliCapture, FilteredPcapOfOneNicHoldsTheTunnelledEchoes) {
                        "ICMP echo reply") != std::string::npos)
         << l;
   }
+  // tunl0 on the worker, as JSON: the echoes inside the tunnel (no outer header there).
+  const std::string tunl = (dir / "tunl0.pcap").string();
+  const auto j = cli("capture --iface user-worker/tunl0 --filter icmp --json -w '" + tunl +
+                     "' --out '" + dir.string() + "'");
+  ASSERT_EQ(j.exit_code, 0) << j.out;
+  EXPECT_EQ(j.out, "{\"iface\": \"user-worker/tunl0\", \"filter\": \"icmp\", \"wrote\": \"" +
+                       tunl + "\"}\n");
+  EXPECT_EQ(test::lines(run_command("tcpdump -nr '" + tunl + "' 2>/dev/null").out).size(), 10u);
   // An interface the node does not have: exit 2 and no file left behind.
   const std::string none = (dir / "none.pcap").string();
   const auto bad = cli("capture --iface user-controller/eth7 -w '" + none + "' --out '" +
