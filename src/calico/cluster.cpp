@@ -968,6 +968,45 @@ struct Cluster::Impl {
     return {};
   }
 
+  // An endpoint named at run time (Cluster::ping, Cluster::flow): "namespace/pod", a node
+  // ("node:NAME" too), a router when `routers_ok`, an IPv4 address when `address_ok` (one a node
+  // or pod has, when `address_must_serve`). Errors say what the text is not.
+  Result<scenario::Endpoint> runtime_endpoint(std::string_view text, bool address_ok,
+                                              bool routers_ok, bool address_must_serve = false) {
+    scenario::Endpoint e;
+    if (const auto slash = text.find('/'); slash != std::string_view::npos) {
+      e.kind = scenario::Endpoint::Kind::kPod;
+      e.namespace_name = std::string(text.substr(0, slash));
+      e.name = std::string(text.substr(slash + 1));
+      if (find_pod(e.namespace_name, e.name) == nullptr) {
+        return make_error(Errc::kNotFound, fmt::format("no running pod '{}'", text));
+      }
+      return e;
+    }
+    if (text.starts_with("node:")) text.remove_prefix(5);
+    if (auto a = wire::Ipv4Address::parse(text); a && address_ok) {
+      e.kind = scenario::Endpoint::Kind::kAddress;
+      e.address = *a;
+      if (address_must_serve && server_namespace(e) == nullptr) {
+        return make_error(Errc::kNotFound, fmt::format("no node or pod has address {}", text));
+      }
+      return e;
+    }
+    e.kind = scenario::Endpoint::Kind::kNode;
+    e.name = std::string(text);
+    bool known = node_index(e.name).has_value();
+    if (routers_ok) {
+      for (const auto& r : routers) known = known || r->name() == e.name;
+    }
+    if (!known) {
+      return make_error(Errc::kNotFound,
+                        fmt::format("'{}' is not a pod (namespace/name){}{}", text,
+                                    routers_ok ? ", a node or a router" : " or a node",
+                                    address_ok ? " or an IPv4 address" : ""));
+    }
+    return e;
+  }
+
   const PodState* find_pod(std::string_view ns, std::string_view name) const {
     for (const auto& p : pods) {
       if (p.alive && p.spec->namespace_name == ns && p.spec->name == name) return &p;
@@ -1235,40 +1274,10 @@ std::size_t Reachability::reachable() const {
 
 Result<std::size_t> Cluster::ping(std::string_view from, std::string_view to, int count,
                                   Duration interval, std::size_t size_bytes) {
-  auto endpoint = [this](std::string_view text, bool address_ok) -> Result<scenario::Endpoint> {
-    scenario::Endpoint e;
-    if (const auto slash = text.find('/'); slash != std::string_view::npos) {
-      e.kind = scenario::Endpoint::Kind::kPod;
-      e.namespace_name = std::string(text.substr(0, slash));
-      e.name = std::string(text.substr(slash + 1));
-      if (impl_->find_pod(e.namespace_name, e.name) == nullptr) {
-        return make_error(Errc::kNotFound, fmt::format("no running pod '{}'", text));
-      }
-      return e;
-    }
-    if (text.starts_with("node:")) text.remove_prefix(5);
-    if (address_ok) {
-      if (auto a = wire::Ipv4Address::parse(text)) {
-        e.kind = scenario::Endpoint::Kind::kAddress;
-        e.address = *a;
-        return e;
-      }
-    }
-    e.kind = scenario::Endpoint::Kind::kNode;
-    e.name = std::string(text);
-    bool known = impl_->node_index(e.name).has_value();
-    for (const auto& r : impl_->routers) known = known || r->name() == e.name;
-    if (!known) {
-      return make_error(Errc::kNotFound,
-                        fmt::format("'{}' is not a pod (namespace/name), a node or a router{}",
-                                    text, address_ok ? " or an IPv4 address" : ""));
-    }
-    return e;
-  };
   if (count < 1) return make_error(Errc::kInvalidArgument, "ping: bad number of packets to transmit.");
-  auto src = endpoint(from, false);
+  auto src = impl_->runtime_endpoint(from, /*address_ok=*/false, /*routers_ok=*/true);
   if (!src) return std::unexpected(src.error());
-  auto dst = endpoint(to, true);
+  auto dst = impl_->runtime_endpoint(to, /*address_ok=*/true, /*routers_ok=*/true);
   if (!dst) return std::unexpected(dst.error());
   scenario::PingSpec spec;
   spec.from = *src;
@@ -1282,39 +1291,12 @@ Result<std::size_t> Cluster::ping(std::string_view from, std::string_view to, in
 
 Result<std::size_t> Cluster::flow(std::string_view from, std::string_view to, std::uint16_t port,
                                   std::uint64_t bytes) {
-  auto endpoint = [this](std::string_view text, bool address_ok) -> Result<scenario::Endpoint> {
-    scenario::Endpoint e;
-    if (const auto slash = text.find('/'); slash != std::string_view::npos) {
-      e.kind = scenario::Endpoint::Kind::kPod;
-      e.namespace_name = std::string(text.substr(0, slash));
-      e.name = std::string(text.substr(slash + 1));
-      if (impl_->find_pod(e.namespace_name, e.name) == nullptr) {
-        return make_error(Errc::kNotFound, fmt::format("no running pod '{}'", text));
-      }
-      return e;
-    }
-    if (text.starts_with("node:")) text.remove_prefix(5);
-    if (auto a = wire::Ipv4Address::parse(text); a && address_ok) {
-      e.kind = scenario::Endpoint::Kind::kAddress;
-      e.address = *a;
-      if (impl_->server_namespace(e) == nullptr) {
-        return make_error(Errc::kNotFound, fmt::format("no node or pod has address {}", text));
-      }
-      return e;
-    }
-    e.kind = scenario::Endpoint::Kind::kNode;
-    e.name = std::string(text);
-    if (!impl_->node_index(e.name)) {
-      return make_error(Errc::kNotFound,
-                        fmt::format("'{}' is not a pod (namespace/name) or a node{}", text,
-                                    address_ok ? " or an IPv4 address" : ""));
-    }
-    return e;
-  };
   if (port == 0) return make_error(Errc::kInvalidArgument, "flow: port must be 1-65535");
-  auto src = endpoint(from, false);
+  // Flows run between nodes and pods; an address must be one of theirs (someone must serve).
+  auto src = impl_->runtime_endpoint(from, /*address_ok=*/false, /*routers_ok=*/false);
   if (!src) return std::unexpected(src.error());
-  auto dst = endpoint(to, true);
+  auto dst = impl_->runtime_endpoint(to, /*address_ok=*/true, /*routers_ok=*/false,
+                                     /*address_must_serve=*/true);
   if (!dst) return std::unexpected(dst.error());
   scenario::FlowSpec spec;
   spec.from = *src;
