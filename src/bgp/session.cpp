@@ -175,10 +175,17 @@ std::optional<bgp_wire::CodecContext> Session::codec_context() const {
   return established_->codec;
 }
 
+bool Session::enhanced_route_refresh() const {
+  return established_ != nullptr && config_.enable_route_refresh && established_->remote_open &&
+         established_->remote_open->has_capability(bgp_wire::CapabilityCode::kEnhancedRouteRefresh);
+}
+
 // ---- state ----------------------------------------------------------------------------------
 
 // bgp_conn_set_state: the one place a connection changes state.
 void Session::set_state(Connection& conn, State next, std::string_view reason) {
+  state_log_.push_back(StateLogEntry{StateLogEntry::Kind::kConnection,
+                                     static_cast<std::uint32_t>(transitions_.size())});
   transitions_.push_back(Transition{now_, conn.role, conn.state, next, std::string(reason)});
   conn.state = next;
 }
@@ -188,6 +195,8 @@ void Session::set_state(Connection& conn, State next, std::string_view reason) {
 void Session::set_protocol_state(ProtocolState next) {
   if (next == protocol_state_) return;
   const ProtocolState previous = protocol_state_;
+  state_log_.push_back(StateLogEntry{StateLogEntry::Kind::kProtocol,
+                                     static_cast<std::uint32_t>(protocol_transitions_.size())});
   protocol_transitions_.push_back(ProtocolTransition{now_, previous, next});
   protocol_state_ = next;
   protocol_since_ = now_;
@@ -467,6 +476,9 @@ void Session::enter_established(Connection& conn) {
   }
   // We may keep the peer's routes over its restart: we are GR aware and it listed IPv4.
   gr_ready_ = config_.graceful_restart != GracefulRestartMode::kOff && gr_ipv4 != nullptr;
+  // bgp_conn_enter_established_state: "GR capability implies that neighbor will send
+  // End-of-RIB"; until then a BoRR from it is ignored.
+  load_state_ = gr != nullptr ? LoadState::kLoading : LoadState::kNone;
   if (gr_active_) {
     gr_deadline_.reset();
     // "Channels where regular graceful restart failed": the peer did not keep its forwarding

@@ -5,7 +5,10 @@
 
 #include <calisim/bgp/session.hpp>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <string>
 #include <utility>
 
 #include <fmt/format.h>
@@ -23,6 +26,13 @@ bgp_wire::Notification open_error(bgp_wire::OpenErrorSubcode subcode,
 
 std::vector<std::uint8_t> be16(std::uint16_t v) {
   return {static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+}
+
+// An IPv6 address as BIRD's %I prints it (lib/ip.c ip6_ntop: RFC 5952 text, as inet_ntop).
+std::string ipv6_text(std::span<const std::uint8_t, 16> address) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (inet_ntop(AF_INET6, address.data(), text, sizeof(text)) == nullptr) return "?";
+  return text;
 }
 
 }  // namespace
@@ -207,6 +217,7 @@ void Session::receive_update(Connection& conn, wire::Bytes message) {
       trace(fmt::format("Unexpected AF <{}/{}> in UPDATE", family->afi, family->safi));
       return;
     }
+    if (load_state_ == LoadState::kLoading) load_state_ = LoadState::kNone;  // bgp_rx_end_mark
     actions_.emplace_back(EndOfRibReceivedEvent{*family});
     graceful_restart_done();  // bgp_rx_end_mark: the refreshed routes are all there
     return;
@@ -231,7 +242,78 @@ void Session::receive_update(Connection& conn, wire::Bytes message) {
     kept.mp_unreach = std::move(w.attributes.mp_unreach);
     w.attributes = std::move(kept);
   }
-  actions_.emplace_back(std::move(event));
+  receive_mp_nlri(u, event);
+}
+
+// bgp_rx_update's MP part: MP_UNREACH_NLRI after the Withdrawn Routes, MP_REACH_NLRI after the
+// NLRI field, each for the channel of its family (bgp_decode_nlri). calisim has the IPv4
+// unicast channel only: other families are "Unexpected AF" and ignored (DISCARD BAD_AFI). The
+// MP_REACH next hop (bgp_decode_next_hop_ip) is 4 octets, or 16 / 32 of which the first IPv6
+// address counts; without extended next hop (RFC 8950, not negotiated) an IPv6 one is a
+// mismatched family and its routes are treated as withdrawn, as is a zero address
+// (bgp_apply_next_hop). Lengths other than 4, 16 and 32 never get here: decode_update resets
+// the session with 3/9 as BIRD's bgp_parse_error(s, 9) does.
+void Session::receive_mp_nlri(const bgp_wire::DecodedUpdate& u, UpdateReceivedEvent& event) {
+  const bgp_wire::PathAttributes& a = u.attributes;
+  bgp_wire::Update& first = event.update;
+  if (a.mp_unreach) {
+    if (a.mp_unreach->family != bgp_wire::kIpv4Unicast) {
+      trace(fmt::format("Unexpected AF <{}/{}> in UPDATE", a.mp_unreach->family.afi,
+                        a.mp_unreach->family.safi));
+    } else if (auto mp = bgp_wire::PrefixListView::parse(a.mp_unreach->withdrawn)) {
+      for (const auto& p : *mp) first.withdrawn.push_back(p);
+    }
+  }
+  std::optional<UpdateReceivedEvent> second;
+  if (a.mp_reach && u.action != bgp_wire::UpdateAction::kTreatAsWithdraw) {
+    const bgp_wire::MpReachNlri& mp = *a.mp_reach;
+    auto prefixes = bgp_wire::PrefixListView::parse(mp.nlri);
+    if (mp.family != bgp_wire::kIpv4Unicast) {
+      trace(fmt::format("Unexpected AF <{}/{}> in UPDATE", mp.family.afi, mp.family.safi));
+    } else if (prefixes && !prefixes->empty()) {
+      second = UpdateReceivedEvent{{}, u.action, {}};
+      bgp_wire::Update& w = second->update;
+      std::optional<wire::Ipv4Address> next_hop;
+      std::string invalid;
+      const std::vector<std::uint8_t>& nh = mp.next_hop;
+      if (nh.size() == 4) {
+        next_hop = wire::Ipv4Address(wire::load_be32(nh.data()));
+      } else {
+        // The first address of 16 or 32 octets: an IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+        // is an IPv4 one to BIRD (ipa_is_ip4).
+        const bool mapped =
+            std::all_of(nh.begin(), nh.begin() + 10, [](std::uint8_t b) { return b == 0; }) &&
+            nh[10] == 0xff && nh[11] == 0xff;
+        if (mapped) {
+          next_hop = wire::Ipv4Address(wire::load_be32(nh.data() + 12));
+        } else {
+          invalid = fmt::format(
+              "Invalid NEXT_HOP attribute - mismatched address family ({} for "
+              "ipv4)",
+              ipv6_text(std::span<const std::uint8_t, 16>(nh.data(), 16)));
+        }
+      }
+      if (next_hop && next_hop->value() == 0) {
+        invalid = "Invalid NEXT_HOP attribute - zero address";
+      }
+      if (!invalid.empty()) {
+        trace(invalid);  // WITHDRAW(): REPORT, then the routes go as withdrawn
+        w.withdrawn = prefixes->to_vector();
+      } else {
+        w.attributes = a;
+        w.attributes.next_hop = next_hop;
+        w.attributes.mp_reach.reset();
+        w.attributes.mp_unreach.reset();
+        w.nlri = prefixes->to_vector();
+      }
+    }
+  }
+  // The first event carries the withdrawals and the NLRI field; an UPDATE that had only
+  // MP_REACH_NLRI routes needs none.
+  if (!second || !first.withdrawn.empty() || !first.nlri.empty()) {
+    actions_.emplace_back(std::move(event));
+  }
+  if (second) actions_.emplace_back(std::move(*second));
 }
 
 // bgp_rx_notification: a Cease closes this connection only; anything else is a protocol error
@@ -294,10 +376,30 @@ void Session::receive_route_refresh(Connection& conn, wire::Bytes message) {
       config_.enable_route_refresh && conn.remote_open &&
       conn.remote_open->has_capability(bgp_wire::CapabilityCode::kEnhancedRouteRefresh);
   if (!enhanced) refresh.subtype = 0;
-  if (refresh.subtype > 2) {
-    trace(fmt::format("Got ROUTE-REFRESH message with unknown subtype {}, ignoring",
-                      refresh.subtype));
-    return;
+  switch (refresh.subtype) {
+    case 0:
+      trace("Got ROUTE-REFRESH");
+      break;
+    case 1:  // bgp.c bgp_refresh_begin
+      trace("Got BEGIN-OF-RR");
+      if (load_state_ == LoadState::kLoading) {
+        trace("BEGIN-OF-RR received before END-OF-RIB, ignoring");
+        return;
+      }
+      load_state_ = LoadState::kRefreshing;
+      break;
+    case 2:  // bgp.c bgp_refresh_end
+      trace("Got END-OF-RR");
+      if (load_state_ != LoadState::kRefreshing) {
+        trace("END-OF-RR received without prior BEGIN-OF-RR, ignoring");
+        return;
+      }
+      load_state_ = LoadState::kNone;
+      break;
+    default:
+      trace(fmt::format("Got ROUTE-REFRESH message with unknown subtype {}, ignoring",
+                        refresh.subtype));
+      return;
   }
   actions_.emplace_back(RouteRefreshReceivedEvent{refresh});
 }

@@ -72,6 +72,30 @@ std::string_view to_string(ConnectionRole role) {
   return role == ConnectionRole::kOutgoing ? "outgoing" : "incoming";
 }
 
+// nest/proto.c proto_log_state_change under `debug { states }` (Calico's bird.cfg sets it for
+// every BGP protocol): "State changed to %s" with proto_state_name. A protocol entering
+// PS_DOWN is still `active` while its channels flush (proto_do_down), so BIRD logs "flush";
+// when the flush is done (proto_event) it logs "down". Here the flush completes at once.
+std::size_t state_log_lines(const Session& session, StateLogEntry entry,
+                            std::vector<std::string>& out) {
+  if (entry.kind == StateLogEntry::Kind::kProtocol) {
+    const ProtocolTransition& t = session.protocol_transitions().at(entry.index);
+    if (t.to == ProtocolState::kDown) {
+      out.emplace_back("State changed to flush");
+      out.emplace_back("State changed to down");
+      return 2;
+    }
+    out.push_back(fmt::format("State changed to {}", to_string(t.to)));
+    return 1;
+  }
+  const Transition& t = session.transitions().at(entry.index);
+  out.push_back(fmt::format("{} connection changed state from {} to {}{}",
+                            t.role == ConnectionRole::kOutgoing ? "Outgoing" : "Incoming",
+                            to_string(t.from), to_string(t.to),
+                            t.reason.empty() ? std::string() : fmt::format(" ({})", t.reason)));
+  return 1;
+}
+
 // packets.c bgp_prepare_capabilities and bgp_write_capabilities with Calico's options: one
 // channel (IPv4 unicast), route refresh and enhanced route refresh (`enable route refresh`,
 // on by default), graceful restart (time 120, IPv4 listed when `graceful restart` is on, no

@@ -2,28 +2,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <utility>
 
 #include <fmt/format.h>
 
 namespace calisim::bgp {
-namespace {
-
-// Prefixes per UPDATE: 400 NLRI are at most 2,000 octets, which leaves room for any attribute
-// set the mesh uses within the 4,096-octet limit (RFC 4271 §4).
-constexpr std::size_t kAnnouncePerUpdate = 400;
-constexpr std::size_t kWithdrawPerUpdate = 700;
-
-template <class Fn>
-void in_chunks(const std::vector<wire::Ipv4Prefix>& all, std::size_t chunk, Fn fn) {
-  for (std::size_t i = 0; i < all.size(); i += chunk) {
-    const std::size_t n = std::min(chunk, all.size() - i);
-    fn(std::vector<wire::Ipv4Prefix>(all.begin() + static_cast<std::ptrdiff_t>(i),
-                                     all.begin() + static_cast<std::ptrdiff_t>(i + n)));
-  }
-}
-
-}  // namespace
 
 Speaker::Speaker(SpeakerConfig config, SpeakerIo& io)
     : config_(std::move(config)),
@@ -48,8 +32,8 @@ std::size_t Speaker::add_neighbor(NeighborConfig config) {
   neighbor_of_source_[source_index] = neighbors_.size();
   neighbor_by_address_.try_emplace(config.peer.address.value(), neighbors_.size());
   n->session = std::make_unique<Session>(
-      config.session, RandomStream(config_.seed, fmt::format("bgp/{}/{}", config_.name,
-                                                             config.peer.name)));
+      config.session,
+      RandomStream(config_.seed, fmt::format("bgp/{}/{}", config_.name, config.peer.name)));
   neighbors_.push_back(std::move(n));
   touch(neighbors_.size() - 1);
   return neighbors_.size() - 1;
@@ -220,11 +204,86 @@ std::optional<Time> Speaker::next_deadline() const {
 }
 
 void Speaker::emit(Time now, const Neighbor& n, std::string what, std::string detail) {
-  if (listener_) listener_(NeighborEvent{now, n.config.peer.name, std::move(what), std::move(detail)});
+  if (listener_)
+    listener_(NeighborEvent{now, n.config.peer.name, std::move(what), std::move(detail)});
+}
+
+// The session's new state changes go to the state log and the state listener.
+void Speaker::log_states(std::size_t index) {
+  Neighbor& n = *neighbors_[index];
+  const Session& session = *n.session;
+  const auto& entries = session.state_log();
+  for (; n.state_seen < entries.size(); ++n.state_seen) {
+    const StateLogEntry entry = entries[n.state_seen];
+    state_log_.emplace_back(static_cast<std::uint32_t>(index),
+                            static_cast<std::uint32_t>(n.state_seen));
+    if (!state_listener_) continue;
+    line_scratch_.clear();
+    state_log_lines(session, entry, line_scratch_);
+    const bool protocol = entry.kind == StateLogEntry::Kind::kProtocol;
+    const Time at = protocol ? session.protocol_transitions()[entry.index].time
+                             : session.transitions()[entry.index].time;
+    const std::string what =
+        protocol ? "protocol" : std::string(to_string(session.transitions()[entry.index].role));
+    for (auto& line : line_scratch_) {
+      state_listener_(NeighborEvent{at, n.config.peer.name, what, std::move(line)});
+    }
+  }
+}
+
+std::vector<LogEntry> Speaker::state_log() const {
+  std::vector<LogEntry> out;
+  std::vector<std::string> lines;
+  for (const auto& [index, k] : state_log_) {
+    const Neighbor& n = *neighbors_[index];
+    const StateLogEntry entry = n.session->state_log()[k];
+    const Time at = entry.kind == StateLogEntry::Kind::kProtocol
+                        ? n.session->protocol_transitions()[entry.index].time
+                        : n.session->transitions()[entry.index].time;
+    lines.clear();
+    state_log_lines(*n.session, entry, lines);
+    for (const auto& line : lines) {
+      out.push_back(LogEntry{at, fmt::format("{}: {}", n.config.peer.name, line)});
+    }
+  }
+  return out;
+}
+
+Result<void> Speaker::reload_in(Time now, std::size_t neighbor) {
+  rib_.set_now(now);
+  Neighbor& n = *neighbors_.at(neighbor);
+  auto r = n.session->send_route_refresh(now);
+  touch(neighbor);
+  pump(now);
+  return r;
+}
+
+// channel_request_feeding on a ROUTE-REFRESH request: every route exported to the peer goes
+// out again. bgp_feed_begin sends a BoRR first when both sides do enhanced route refresh,
+// except while the initial feed is still going (its End-of-RIB not sent: "BoRR must not be
+// sent before End-of-RIB"); bgp_feed_end then sends the EoRR after the last UPDATE.
+void Speaker::refeed(Time now, std::size_t index) {
+  Neighbor& n = *neighbors_[index];
+  if (!rib_.is_up(n.source)) return;
+  if (n.end_of_rib_sent && n.session->enhanced_route_refresh() && !n.end_of_refresh_due) {
+    if (auto r = n.session->send_route_refresh(now, wire::bgp::kIpv4Unicast, 1); r) {
+      n.end_of_refresh_due = true;
+    } else {
+      send_error(n, r.error());
+    }
+  }
+  rib_.peer_up(n.source, n.session->status().neighbor_id);
+  export_due(index);
+}
+
+void Speaker::send_error(Neighbor& n, const Error& error) {
+  ++n.send_errors;
+  n.last_send_error = error.message;
 }
 
 void Speaker::run_actions(Time now, std::size_t index) {
   Neighbor& n = *neighbors_[index];
+  log_states(index);
   while (auto action = n.session->poll_action()) {
     std::visit(
         [&](auto& a) {
@@ -242,6 +301,7 @@ void Speaker::run_actions(Time now, std::size_t index) {
           } else if constexpr (std::is_same_v<A, EstablishedEvent>) {
             rib_.peer_up(n.source, a.neighbor_id);
             n.end_of_rib_sent = false;
+            n.end_of_refresh_due = false;
             export_due(index);
             emit(now, n, "established", "");
           } else if constexpr (std::is_same_v<A, DownEvent>) {
@@ -254,8 +314,14 @@ void Speaker::run_actions(Time now, std::size_t index) {
           } else if constexpr (std::is_same_v<A, UpdateReceivedEvent>) {
             if (rib_.is_up(n.source)) rib_.apply(n.source, a.update);
           } else if constexpr (std::is_same_v<A, RouteRefreshReceivedEvent>) {
-            // bgp_rx_route_refresh: feed the peer everything again.
-            if (rib_.is_up(n.source)) rib_.peer_up(n.source, n.session->status().neighbor_id);
+            // bgp_rx_route_refresh: a request re-feeds the peer; the peer's BoRR starts a
+            // refresh cycle of its routes (bgp_refresh_begin: rt_refresh_begin marks them
+            // stale), its EoRR ends it (bgp_refresh_end: rt_refresh_end drops those not
+            // re-announced).
+            if (!rib_.is_up(n.source)) return;
+            if (a.refresh.subtype == 0) refeed(now, index);
+            if (a.refresh.subtype == 1) rib_.mark_stale(n.source);
+            if (a.refresh.subtype == 2) rib_.flush_stale(n.source);
           } else if constexpr (std::is_same_v<A, EndOfRibReceivedEvent>) {
             rib_.flush_stale(n.source);  // routes not refreshed after a graceful restart go
           }
@@ -264,22 +330,48 @@ void Speaker::run_actions(Time now, std::size_t index) {
   }
 }
 
+// bgp_fire_tx / bgp_create_update: the withdraw bucket first, then the attribute buckets in
+// queue order, one UPDATE at a time, a bucket with prefixes left going to the back of the
+// queue (bgp_defer_bucket), so large groups take turns. Then the End-of-RIB after the initial
+// feed (when graceful restart is configured: bgp_feed_begin) or the EoRR after a re-feed.
 void Speaker::export_to(Time now, Neighbor& n) {
   if (n.session->state() != State::kEstablished || !rib_.is_up(n.source)) return;
   PeerUpdate out = rib_.drain(n.source);
-  in_chunks(out.withdrawn, kWithdrawPerUpdate, [&](std::vector<wire::Ipv4Prefix> chunk) {
-    (void)n.session->send_update(now, wire::bgp::Update{.withdrawn = std::move(chunk)});
-  });
-  for (auto& group : out.announced) {
-    in_chunks(group.prefixes, kAnnouncePerUpdate, [&](std::vector<wire::Ipv4Prefix> chunk) {
-      (void)n.session->send_update(
-          now, wire::bgp::Update{.attributes = group.attributes, .nlri = std::move(chunk)});
-    });
+  std::span<const wire::Ipv4Prefix> withdrawn = out.withdrawn;
+  while (!withdrawn.empty()) {
+    auto sent = n.session->send_withdrawal(now, withdrawn);
+    if (!sent || *sent == 0) {
+      send_error(n, sent ? Error{Errc::kOutOfRange, "bgp: no withdrawal fits"} : sent.error());
+      break;
+    }
+    withdrawn = withdrawn.subspan(*sent);
+  }
+  // (group, prefixes of it already sent)
+  std::vector<std::pair<std::size_t, std::size_t>>& queue = bucket_queue_;
+  queue.clear();
+  for (std::size_t g = 0; g < out.announced.size(); ++g) queue.emplace_back(g, 0);
+  for (std::size_t k = 0; k < queue.size(); ++k) {
+    const auto [g, done] = queue[k];
+    const auto& group = out.announced[g];
+    const auto rest = std::span<const wire::Ipv4Prefix>(group.prefixes).subspan(done);
+    auto sent = n.session->send_announcement(now, group.attributes, rest);
+    if (!sent || *sent == 0) {
+      send_error(n, sent ? Error{Errc::kOutOfRange, "bgp: no prefix fits"} : sent.error());
+      continue;
+    }
+    if (done + *sent < group.prefixes.size()) queue.emplace_back(g, done + *sent);
   }
   if (!n.end_of_rib_sent) {
-    // bgp_feed_end: the initial feed is complete.
-    (void)n.session->send_end_of_rib(now);
+    if (n.config.session.graceful_restart != GracefulRestartMode::kOff) {
+      if (auto r = n.session->send_end_of_rib(now); !r) send_error(n, r.error());
+    }
     n.end_of_rib_sent = true;
+  }
+  if (n.end_of_refresh_due) {
+    n.end_of_refresh_due = false;
+    if (auto r = n.session->send_route_refresh(now, wire::bgp::kIpv4Unicast, 2); !r) {
+      send_error(n, r.error());
+    }
   }
 }
 
@@ -305,7 +397,8 @@ void Speaker::pump(Time now) {
       const std::size_t i = export_due_[k];
       Neighbor& n = *neighbors_[i];
       bool keep = false;
-      if (rib_.is_up(n.source) && (rib_.pending(n.source) != 0 || !n.end_of_rib_sent)) {
+      if (rib_.is_up(n.source) &&
+          (rib_.pending(n.source) != 0 || !n.end_of_rib_sent || n.end_of_refresh_due)) {
         if (n.session->state() == State::kEstablished) {
           export_to(now, n);
           touch(i);
@@ -344,8 +437,13 @@ void Speaker::pump(Time now) {
 
 NeighborStatus Speaker::status(std::size_t neighbor) const {
   const Neighbor& n = *neighbors_[neighbor];
-  return NeighborStatus{n.config.peer.name, n.config.peer.address, n.session->status(),
-                        rib_.adj_rib_in_size(n.source), rib_.adj_rib_out_size(n.source)};
+  return NeighborStatus{n.config.peer.name,
+                        n.config.peer.address,
+                        n.session->status(),
+                        rib_.adj_rib_in_size(n.source),
+                        rib_.adj_rib_out_size(n.source),
+                        n.send_errors,
+                        n.last_send_error};
 }
 
 }  // namespace calisim::bgp

@@ -223,14 +223,38 @@ TEST(BgpSessionUpdates, SendingNeedsEstablishedAndRouteRefreshBothWays) {
   EXPECT_EQ(h.session.status().counters.updates_out, 2u);
   EXPECT_EQ(h.session.status().counters.route_refreshes_out, 1u);
 
-  // From a peer with enhanced route refresh (capability 70) the subtype counts: BoRR.
+  // From a peer with enhanced route refresh (capability 70) the subtype counts: BoRR. A peer
+  // that announced graceful restart sends an End-of-RIB after its initial feed, and a BoRR
+  // before it is ignored (bgp_refresh_begin); so is an EoRR without a BoRR (bgp_refresh_end).
   std::vector<std::uint8_t> borr;
   bw::encode_route_refresh(bw::RouteRefresh{bw::kIpv4Unicast, 1}, borr);
+  std::vector<std::uint8_t> eorr;
+  bw::encode_route_refresh(bw::RouteRefresh{bw::kIpv4Unicast, 2}, eorr);
   h.session.on_bytes(now, id, borr);
+  h.session.on_bytes(now, id, eorr);
   auto a = h.drain();
-  ASSERT_EQ(a.size(), 1u);
+  EXPECT_TRUE(a.empty());
+  EXPECT_TRUE(log_has(h.session, "BEGIN-OF-RR received before END-OF-RIB, ignoring"));
+  EXPECT_TRUE(log_has(h.session, "END-OF-RR received without prior BEGIN-OF-RR, ignoring"));
+  std::vector<std::uint8_t> eor;
+  bw::encode_end_of_rib(bw::kIpv4Unicast, eor);
+  h.session.on_bytes(now, id, eor);
+  ASSERT_EQ(only<EndOfRibReceivedEvent>(h.drain()).size(), 1u);
+  h.session.on_bytes(now, id, borr);
+  h.session.on_bytes(now, id, eorr);
+  a = h.drain();
+  ASSERT_EQ(a.size(), 2u);
   EXPECT_EQ(std::get<RouteRefreshReceivedEvent>(a[0]).refresh,
             (bw::RouteRefresh{bw::kIpv4Unicast, 1}));
+  EXPECT_EQ(std::get<RouteRefreshReceivedEvent>(a[1]).refresh,
+            (bw::RouteRefresh{bw::kIpv4Unicast, 2}));
+  // And we may send BoRR / EoRR to it.
+  ASSERT_TRUE(h.session.send_route_refresh(now, bw::kIpv4Unicast, 1).has_value());
+  ASSERT_TRUE(h.session.send_route_refresh(now, bw::kIpv4Unicast, 2).has_value());
+  const auto marks = only<SendAction>(h.drain());
+  ASSERT_EQ(marks.size(), 2u);
+  EXPECT_EQ(hex_of(marks[0].bytes), msg_hex("0017 05 0001 01 01"));  // BoRR
+  EXPECT_EQ(hex_of(marks[1].bytes), msg_hex("0017 05 0001 02 01"));  // EoRR
 
   // From one without it, and without route refresh at all: a plain request, and we may not ask.
   Harness g(mesh_config(kNode1, kNode2));
@@ -244,6 +268,7 @@ TEST(BgpSessionUpdates, SendingNeedsEstablishedAndRouteRefreshBothWays) {
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(std::get<RouteRefreshReceivedEvent>(a[0]).refresh.subtype, 0);
   EXPECT_EQ(g.session.send_route_refresh(t).error().code, Errc::kUnsupported);
+  EXPECT_EQ(g.session.send_route_refresh(t, bw::kIpv4Unicast, 1).error().code, Errc::kUnsupported);
 }
 
 // ---- ManualStop --------------------------------------------------------------------------------

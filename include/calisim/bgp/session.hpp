@@ -45,6 +45,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -181,12 +182,21 @@ struct GracefulRestartEvent {
 // (bgp_graceful_restart_done: after its End-of-RIB, or at once if it does not preserve state).
 struct GracefulRestartDoneEvent {};
 // An UPDATE for the RIB. With action kTreatAsWithdraw (RFC 7606 §2) its reachable prefixes have
-// been moved to `update.withdrawn` and the attributes dropped.
+// been moved to `update.withdrawn` and the attributes dropped. IPv4 unicast in MP_UNREACH_NLRI
+// is in `update.withdrawn` too; IPv4 unicast in MP_REACH_NLRI comes as an event of its own
+// after this one, its `update.nlri` with `attributes.next_hop` taken from the MP next hop, as
+// BIRD's bgp_rx_update decodes the four prefix lists in turn (withdrawn, MP_UNREACH, NLRI,
+// MP_REACH), each with its own next hop.
 struct UpdateReceivedEvent {
   wire::bgp::Update update;
   wire::bgp::UpdateAction action = wire::bgp::UpdateAction::kNone;
   std::vector<wire::bgp::UpdateError> errors;
 };
+// A ROUTE-REFRESH for IPv4 unicast (packets.c bgp_rx_route_refresh): subtype 0 asks for our
+// routes again (wrapped in BoRR / EoRR when enhanced route refresh was negotiated); 1 (BoRR)
+// begins the peer's re-advertisement: mark its routes stale; 2 (EoRR) ends it: drop those still
+// stale. A BoRR before the peer's End-of-RIB or an EoRR without a BoRR is ignored (logged) and
+// never comes here.
 struct RouteRefreshReceivedEvent {
   wire::bgp::RouteRefresh refresh;
 };
@@ -215,6 +225,28 @@ struct ProtocolTransition {
   ProtocolState from = ProtocolState::kDown;
   ProtocolState to = ProtocolState::kDown;
 };
+
+class Session;
+
+// One entry of the state log: transitions()[index] or protocol_transitions()[index]. The log
+// holds both kinds in the order they happened; set_state and set_protocol_state append to it.
+struct StateLogEntry {
+  enum class Kind : std::uint8_t { kConnection, kProtocol };
+  Kind kind = Kind::kConnection;
+  std::uint32_t index = 0;
+};
+
+// The lines a state change is logged as, without the protocol name (the caller puts
+// "Mesh_10_0_0_2: " in front):
+//   - a protocol change as BIRD logs it under Calico's `debug { states }` (nest/proto.c
+//     proto_log_state_change: "State changed to start" / "up" / "stop"; going down is two lines,
+//     "State changed to flush" while the channels flush, then "State changed to down");
+//   - a connection change, which BIRD does not log as text (bgp_conn_set_state writes only an
+//     MRT BGP4MP_STATE_CHANGE record under `mrtdump states`), as calisim writes it with BIRD's
+//     state names: "Outgoing connection changed state from Idle to Active (connect delay)".
+// Appends to `out` (and returns how many lines it added).
+std::size_t state_log_lines(const Session& session, StateLogEntry entry,
+                            std::vector<std::string>& out);
 
 // BIRD's trace of events that are not state changes: "Connect delayed by 2 seconds",
 // "Incoming connection from 10.0.0.2 rejected", "Connection collision, giving up the other
@@ -296,8 +328,22 @@ class Session {
   [[nodiscard]] Result<void> send_update(Time now, const wire::bgp::Update& update);
   [[nodiscard]] Result<void> send_end_of_rib(Time now,
                                              wire::bgp::AfiSafi family = wire::bgp::kIpv4Unicast);
-  [[nodiscard]] Result<void> send_route_refresh(
-      Time now, wire::bgp::AfiSafi family = wire::bgp::kIpv4Unicast);
+  // A ROUTE-REFRESH (RFC 2918; BIRD's `reload in`): kUnsupported unless the peer announced
+  // capability 2. Subtype 1 / 2 (BoRR / EoRR, RFC 7313 §4) need enhanced route refresh on both
+  // sides (kUnsupported otherwise).
+  [[nodiscard]] Result<void> send_route_refresh(Time now,
+                                                wire::bgp::AfiSafi family = wire::bgp::kIpv4Unicast,
+                                                std::uint8_t subtype = 0);
+  // One UPDATE packed as BIRD packs it (packets.c bgp_create_ip_reach / bgp_create_ip_unreach,
+  // bgp_encode_nlri_ip4): prefixes from the front of `prefixes` go in while at least
+  // BGP_NLRI_MAX (37) octets of the 4096-octet message are left. Returns how many went in.
+  // announce: kOutOfRange when the attributes exceed what BIRD allows (4096 - 1024 - 4 octets;
+  // BIRD then withdraws the bucket's prefixes instead, bgp_withdraw_bucket).
+  [[nodiscard]] Result<std::size_t> send_announcement(Time now,
+                                                      const wire::bgp::PathAttributes& attributes,
+                                                      std::span<const wire::Ipv4Prefix> prefixes);
+  [[nodiscard]] Result<std::size_t> send_withdrawal(Time now,
+                                                    std::span<const wire::Ipv4Prefix> prefixes);
 
   // ---- outputs ----
   std::optional<Action> poll_action();
@@ -310,12 +356,16 @@ class Session {
   std::optional<ConnectionId> connection_id(ConnectionRole role) const;
   // The codec settings of the Established connection (4-octet AS, iBGP).
   std::optional<wire::bgp::CodecContext> codec_context() const;
+  // Both sides announced enhanced route refresh (capability 70) on the Established connection
+  // (BIRD's p->enhanced_refresh).
+  bool enhanced_route_refresh() const;
 
   const std::vector<Transition>& transitions() const { return transitions_; }
   const std::vector<ProtocolTransition>& protocol_transitions() const {
     return protocol_transitions_;
   }
   const std::vector<LogEntry>& log() const { return log_; }
+  const std::vector<StateLogEntry>& state_log() const { return state_log_; }
   const SessionConfig& config() const { return config_; }
 
  private:
@@ -378,6 +428,7 @@ class Session {
   void receive_notification(Connection& conn, wire::Bytes message);
   void receive_keepalive(Connection& conn);
   void receive_route_refresh(Connection& conn, wire::Bytes message);
+  void receive_mp_nlri(const wire::bgp::DecodedUpdate& update, UpdateReceivedEvent& event);
   void fsm_error(Connection& conn);
 
   SessionConfig config_;
@@ -401,6 +452,12 @@ class Session {
   std::optional<Time> last_protocol_error_;
   std::optional<Time> startup_deadline_;
 
+  // BIRD's c->load_state for IPv4 unicast: the peer's initial feed until its End-of-RIB
+  // (kLoading, when it announced graceful restart), or an enhanced refresh between its BoRR and
+  // EoRR (kRefreshing).
+  enum class LoadState : std::uint8_t { kNone, kLoading, kRefreshing };
+  LoadState load_state_ = LoadState::kNone;
+
   // Graceful restart of the peer (receiving side).
   bool gr_ready_ = false;   // the Established peer can restart gracefully
   bool gr_active_ = false;  // its routes are held stale now
@@ -414,6 +471,7 @@ class Session {
   std::vector<Transition> transitions_;
   std::vector<ProtocolTransition> protocol_transitions_;
   std::vector<LogEntry> log_;
+  std::vector<StateLogEntry> state_log_;
 };
 
 }  // namespace calisim::bgp

@@ -67,14 +67,21 @@ struct NeighborStatus {
   SessionStatus session;
   std::size_t routes_imported = 0;  // in the Adj-RIB-In
   std::size_t routes_exported = 0;  // in the Adj-RIB-Out
+  // UPDATEs the session refused to send (attributes too long for a message): BIRD withdraws
+  // such a bucket's prefixes instead (bgp_withdraw_bucket); calisim counts and reports them.
+  std::uint64_t send_errors = 0;
+  std::string last_send_error;
 };
 
-// A state change of a neighbour's protocol, as events.jsonl records it.
+// A state change of a neighbour's protocol, as events.jsonl records it. The event listener gets
+// "established" and "down" (detail: the reason); the state listener gets every line of the
+// state log, `what` saying whose state changed ("protocol", "outgoing", "incoming") and
+// `detail` the line without the protocol name ("State changed to up").
 struct NeighborEvent {
   Time at;
   std::string neighbor;
-  std::string what;   // "established", "down"
-  std::string detail; // the reason for a down
+  std::string what;
+  std::string detail;
 };
 
 class Speaker {
@@ -121,6 +128,21 @@ class Speaker {
   void set_event_listener(std::function<void(const NeighborEvent&)> listener) {
     listener_ = std::move(listener);
   }
+  // Called for every line of the state log as it happens.
+  void set_state_listener(std::function<void(const NeighborEvent&)> listener) {
+    state_listener_ = std::move(listener);
+  }
+  // Every protocol and connection state change of every neighbour, in order: the lines BIRD
+  // logs under Calico's `debug { states }` ("Mesh_10_0_0_2: State changed to up"; `bird -d`
+  // prints them after "bird: ") with calisim's lines for connection changes between them
+  // ("Mesh_10_0_0_2: Outgoing connection changed state from Idle to Active (connect delay)";
+  // see state_log_lines).
+  std::vector<LogEntry> state_log() const;
+
+  // `birdc reload in <neighbor>` (bgp_reload_routes): ask the peer to send its routes again
+  // (ROUTE-REFRESH). kUnavailable unless Established, kUnsupported when the peer did not
+  // announce route refresh (birdc: "reload failed").
+  [[nodiscard]] Result<void> reload_in(Time now, std::size_t neighbor);
   // Local routes changed (originate/withdraw_local on rib()): send and install them.
   void routes_changed(Time now) { pump(now); }
 
@@ -130,8 +152,14 @@ class Speaker {
     SourceId source{};
     std::unique_ptr<Session> session;
     bool end_of_rib_sent = false;
-    bool touched = false;  // in touched_: its session had input since the last pump
-    bool export_due = false;  // in export_due_
+    // bgp_feed_begin / bgp_feed_end: a re-feed asked for by the peer, sent between BoRR and
+    // EoRR when enhanced route refresh was negotiated: the EoRR is still to go.
+    bool end_of_refresh_due = false;
+    std::size_t state_seen = 0;  // entries of the session's state_log() already logged
+    std::uint64_t send_errors = 0;
+    std::string last_send_error;
+    bool touched = false;          // in touched_: its session had input since the last pump
+    bool export_due = false;       // in export_due_
     std::optional<Time> deadline;  // the session's next_deadline() as entered in deadlines_
     // Its open connections: the session's id and the id the IO knows (at most a few).
     std::vector<std::pair<ConnectionId, std::uint64_t>> connections;
@@ -150,6 +178,9 @@ class Speaker {
   ConnectionId global_id(std::size_t neighbor, ConnectionId local);
   void forget(std::size_t neighbor, ConnectionId local);
   void emit(Time now, const Neighbor& n, std::string what, std::string detail);
+  void log_states(std::size_t index);
+  void refeed(Time now, std::size_t index);
+  void send_error(Neighbor& n, const Error& error);
 
   SpeakerConfig config_;
   SpeakerIo* io_;
@@ -173,6 +204,12 @@ class Speaker {
   std::optional<Time> requested_wake_;
   bool pumping_ = false;
   std::function<void(const NeighborEvent&)> listener_;
+  std::function<void(const NeighborEvent&)> state_listener_;
+  // The state log: (neighbour, index into its session's state_log()).
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> state_log_;
+  std::vector<std::string> line_scratch_;
+  // export_to: the attribute groups still to send, round robin (BIRD's bucket queue).
+  std::vector<std::pair<std::size_t, std::size_t>> bucket_queue_;
 };
 
 }  // namespace calisim::bgp
