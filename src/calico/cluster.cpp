@@ -627,6 +627,13 @@ struct Cluster::Impl {
                      {"event", std::string_view(e.what)},
                      {"detail", std::string_view(e.detail)}});
     });
+    // Every protocol and connection state change, as the speaker's state log words it.
+    st.speaker->set_state_listener([this, node](const bgp::NeighborEvent& e) {
+      record("bgp-state", {{"node", std::string_view(node)},
+                           {"peer", std::string_view(e.neighbor)},
+                           {"event", std::string_view(e.what)},
+                           {"detail", std::string_view(e.detail)}});
+    });
     // `protocol kernel { learn; }`: BIRD's first scan reads the routes already in the table.
     (void)st.speaker->kernel()->scan();
     originate_blocks(index);
