@@ -167,13 +167,39 @@ TEST(BgpSessionCollision, SecondConnectionWhileEstablishedIsRefused) {
 
 // ---- peer restart ------------------------------------------------------------------------------
 
+// The timers an establish_outgoing draws after the connect delay, in the session's order:
+// connect retry (5 s), startup hold (240 s), hold and keepalive as the OPEN is accepted (240 s,
+// 80 s), hold again with the KEEPALIVE (240 s). Returns the time of the connect.
+Time twin_establish(Twin& twin, Time active_at) {
+  const Time connect = twin.jitter(active_at, 2);
+  for (const std::int64_t seconds : {5, 240, 240, 80, 240}) twin.jitter(connect, seconds);
+  return connect;
+}
+
+// The whole trace of one outgoing bring-up that connects at `connect` (establish_outgoing:
+// 1 ms between connect, OPEN and KEEPALIVE).
+std::vector<Step> bring_up_steps(Time active_at, Time connect) {
+  return {{active_at, R::kOutgoing, S::kIdle, S::kActive},
+          {connect, R::kOutgoing, S::kActive, S::kConnect},
+          {connect + ms(1), R::kOutgoing, S::kConnect, S::kOpenSent},
+          {connect + ms(2), R::kOutgoing, S::kOpenSent, S::kOpenConfirm},
+          {connect + ms(3), R::kOutgoing, S::kOpenConfirm, S::kEstablished}};
+}
+
+std::vector<Step> operator+(std::vector<Step> a, const std::vector<Step>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 TEST(BgpSessionRestart, PeerWithoutGracefulRestartDropsTheConnection) {
-  Harness h(mesh_config(kNode1, kNode2), 8);
+  const std::uint64_t seed = 8;
+  Harness h(mesh_config(kNode1, kNode2), seed);
+  Twin twin(seed);
   Time now = at_s(0);
   h.session.start(now);
   const auto peer = peer_open(kNode2, 64512, GracefulRestartMode::kOff);
   const ConnectionId first = h.establish_outgoing(now, peer);
-  const std::size_t before = h.session.transitions().size();
+  const Time connect1 = twin_establish(twin, at_s(0));
   const std::size_t proto_before = h.session.protocol_transitions().size();
 
   const Time dropped = now + sec(100);
@@ -193,14 +219,14 @@ TEST(BgpSessionRestart, PeerWithoutGracefulRestartDropsTheConnection) {
   Time t = dropped;
   const ConnectionId second = h.establish_outgoing(t, peer);
   EXPECT_NE(second, first);
-  const auto s = steps(h.session, before);
-  ASSERT_EQ(s.size(), 6u);
-  EXPECT_EQ(s[0], (Step{dropped, R::kOutgoing, S::kEstablished, S::kIdle}));
-  EXPECT_EQ(s[1], (Step{dropped, R::kOutgoing, S::kIdle, S::kActive}));
-  EXPECT_EQ(s[2].to, S::kConnect);
-  EXPECT_GE(s[2].time - dropped, ms(1500));
-  EXPECT_LE(s[2].time - dropped, sec(2));
-  EXPECT_EQ(s[5].to, S::kEstablished);
+  // The connect delay after the drop is jittered as every timer is ([1.5 s, 2 s]).
+  const Time connect2 = twin_establish(twin, dropped);
+  EXPECT_GE(connect2 - dropped, ms(1500));
+  EXPECT_LE(connect2 - dropped, sec(2));
+  EXPECT_EQ(steps(h.session),
+            (bring_up_steps(at_s(0), connect1) +
+             std::vector<Step>{{dropped, R::kOutgoing, S::kEstablished, S::kIdle}} +
+             bring_up_steps(dropped, connect2)));
   EXPECT_EQ(h.session.status().counters.established_transitions, 2u);
 }
 
@@ -208,36 +234,50 @@ TEST(BgpSessionRestart, AnEarlierErrorWaitStillDelaysTheReconnect) {
   // BIRD keeps the error wait after a session recovers (it is forgotten only at the next
   // error, after `error forget time`): hold timer expiry, back up, then a dropped connection
   // waits Idle -> error wait -> Active -> Connect -> Established.
-  Harness h(mesh_config(kNode1, kNode2), 4);
+  const std::uint64_t seed = 4;
+  Harness h(mesh_config(kNode1, kNode2), seed);
+  Twin twin(seed);
   Time now = at_s(0);
   h.session.start(now);
   const auto peer = peer_open(kNode2, 64512, GracefulRestartMode::kOff);
   h.establish_outgoing(now, peer);
+  const Time connect1 = twin.jitter(at_s(0), 2);
+  twin.jitter(connect1, 5);                              // connect retry
+  twin.jitter(connect1 + ms(1), 240);                    // startup hold
+  twin.jitter(connect1 + ms(2), 240);                    // hold, OPEN accepted
+  Time keepalive = twin.jitter(connect1 + ms(2), 80);    // our first KEEPALIVE went out
+  const Time hold = twin.jitter(connect1 + ms(3), 240);  // the peer's KEEPALIVE: the last
   for (int i = 0; i < 10 && h.session.state() == S::kEstablished; ++i) {
     now = *h.session.next_deadline();
     h.session.on_timer(now);
   }
+  // Our KEEPALIVEs went out until the hold timer (the peer sent nothing more) ran out; each
+  // drew the next keepalive time.
+  while (keepalive < now) keepalive = twin.jitter(keepalive, 80);
+  const Time expired = now;
+  EXPECT_EQ(expired, hold);
   ASSERT_EQ(h.session.status().error_wait, sec(5));
+  const Time startup1 = twin.jitter(expired, 5);
   const ConnectionId id = h.establish_outgoing(now, peer);
+  const Time connect2 = twin_establish(twin, startup1);
 
   const Time dropped = now + sec(20);
-  const std::size_t before = h.session.transitions().size();
   h.session.on_closed(dropped, id, "Connection reset by peer");
   h.drain();
   EXPECT_EQ(h.session.status().info, "Idle          Socket: Connection reset by peer");
   EXPECT_EQ(h.session.status().error_wait, sec(5));  // unchanged by a socket error
-  const Time startup = *h.session.next_deadline();
-  EXPECT_GE(startup - dropped, ms(3750));
-  EXPECT_LE(startup - dropped, sec(5));
+  const Time startup2 = twin.jitter(dropped, 5);
+  EXPECT_EQ(h.session.next_deadline(), startup2);
   Time t = dropped;
   h.establish_outgoing(t, peer);
-  const auto s = steps(h.session, before);
-  ASSERT_EQ(s.size(), 6u);
-  EXPECT_EQ(s[0], (Step{dropped, R::kOutgoing, S::kEstablished, S::kIdle}));
-  EXPECT_EQ(s[1], (Step{startup, R::kOutgoing, S::kIdle, S::kActive}));
-  EXPECT_EQ(s[2].from, S::kActive);
-  EXPECT_EQ(s[2].to, S::kConnect);
-  EXPECT_EQ(s[5].to, S::kEstablished);
+  const Time connect3 = twin_establish(twin, startup2);
+  EXPECT_EQ(steps(h.session),
+            (bring_up_steps(at_s(0), connect1) +
+             std::vector<Step>{{expired, R::kOutgoing, S::kEstablished, S::kClose},
+                               {expired, R::kOutgoing, S::kClose, S::kIdle}} +
+             bring_up_steps(startup1, connect2) +
+             std::vector<Step>{{dropped, R::kOutgoing, S::kEstablished, S::kIdle}} +
+             bring_up_steps(startup2, connect3)));
 }
 
 TEST(BgpSessionRestart, ErrorWaitDoublesToItsMaximumAndIsForgotten) {
@@ -274,10 +314,13 @@ TEST(BgpSessionRestart, ErrorWaitDoublesToItsMaximumAndIsForgotten) {
 
 TEST(BgpSessionRestart, GracefulRestartKeepsRoutesUntilEndOfRib) {
   // Calico's peers advertise graceful restart for IPv4: a dropped connection is a restart.
-  Harness h(mesh_config(kNode1, kNode2), 9);
+  const std::uint64_t seed = 9;
+  Harness h(mesh_config(kNode1, kNode2), seed);
+  Twin twin(seed);
   Time now = at_s(0);
   h.session.start(now);
   const ConnectionId first = h.establish_outgoing(now, peer_open(kNode2));
+  const Time connect1 = twin_establish(twin, at_s(0));
   const std::size_t proto_before = h.session.protocol_transitions().size();
   const Time dropped = now + sec(50);
   h.session.on_closed(dropped, first);
@@ -302,6 +345,18 @@ TEST(BgpSessionRestart, GracefulRestartKeepsRoutesUntilEndOfRib) {
   Time t = dropped;
   const ConnectionId second = h.establish_outgoing(t, open_bytes(restarted));
   EXPECT_TRUE(h.session.status().graceful_restart_active);
+  // The connection is replaced at once (Active within the same instant, no error wait) and
+  // the protocol never went down: start -> up -> start -> up.
+  const Time connect2 = twin_establish(twin, dropped);
+  EXPECT_EQ(steps(h.session),
+            (bring_up_steps(at_s(0), connect1) +
+             std::vector<Step>{{dropped, R::kOutgoing, S::kEstablished, S::kIdle}} +
+             bring_up_steps(dropped, connect2)));
+  EXPECT_EQ(proto_steps(h.session),
+            (std::vector<ProtoStep>{{at_s(0), P::kDown, P::kStart},
+                                    {connect1 + ms(3), P::kStart, P::kUp},
+                                    {dropped, P::kUp, P::kStart},
+                                    {connect2 + ms(3), P::kStart, P::kUp}}));
   std::vector<std::uint8_t> eor;
   bw::encode_end_of_rib(bw::kIpv4Unicast, eor);
   h.session.on_bytes(t + sec(1), second, eor);
