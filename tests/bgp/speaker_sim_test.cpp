@@ -15,7 +15,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,9 +31,15 @@ namespace {
 using wire::Ipv4Address;
 using wire::Ipv4Prefix;
 
-Ipv4Prefix pfx(const std::string& text) { return *Ipv4Prefix::parse(text); }
-Ipv4Address ip(const std::string& text) { return *Ipv4Address::parse(text); }
-Time at(std::int64_t seconds) { return Time::zero() + Duration::seconds(seconds); }
+Ipv4Prefix pfx(const std::string& text) {
+  return *Ipv4Prefix::parse(text);
+}
+Ipv4Address ip(const std::string& text) {
+  return *Ipv4Address::parse(text);
+}
+Time at(std::int64_t seconds) {
+  return Time::zero() + Duration::seconds(seconds);
+}
 
 std::string mesh_name(const std::string& address) {
   std::string n = "Mesh_" + address;
@@ -90,8 +98,8 @@ struct Mesh {
       me.io->attach(*me.speaker);
       const std::string name = me.ns->name();
       me.speaker->set_event_listener([this, name](const NeighborEvent& e) {
-        events.push_back(fmt::format("{} {} {} {}", e.at.ns() / 1'000'000'000, name, e.neighbor,
-                                     e.what));
+        events.push_back(
+            fmt::format("{} {} {} {}", e.at.ns() / 1'000'000'000, name, e.neighbor, e.what));
       });
       me.speaker->rib().originate(pfx(me.block));
       me.speaker->start(sim.now());
@@ -102,8 +110,7 @@ struct Mesh {
     std::string out;
     for (std::size_t i = 0; i < n.speaker->neighbor_count(); ++i) {
       const auto st = n.speaker->status(i);
-      out += fmt::format("{} {} {};", st.name, to_string(st.session.state),
-                         st.routes_imported);
+      out += fmt::format("{} {} {};", st.name, to_string(st.session.state), st.routes_imported);
     }
     return out;
   }
@@ -161,8 +168,41 @@ TEST(BgpSpeakerSim, CaptureDecodesAsBgpInTshark) {
                                       "bgp.update.path_attribute.origin -e "
                                       "bgp.update.path_attribute.local_pref 2>/dev/null | sort");
   EXPECT_EQ(nlri.out, "10.244.2.0\t10.0.0.2\t0\t100\n10.244.3.0\t10.0.0.3\t0\t100\n");
-  const auto bad = test::run_command(
-      "tshark -r '" + path.string() + "' -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null | wc -l");
+  // BIRD ends the initial feed with an End-of-RIB (bgp_feed_end with `graceful restart`, as
+  // Calico configures it): a 23-octet UPDATE from every node to every peer, after the UPDATE
+  // carrying its block. A segment may carry several messages; the lengths come in order.
+  const auto updates = test::run_command(
+      "tshark -r '" + path.string() +
+      "' -Y 'bgp.type == 2' -T fields -e ip.src -e ip.dst -e bgp.length -E occurrence=a "
+      "-E separator=';' 2>/dev/null");
+  const auto eor = test::run_command("tshark -r '" + path.string() +
+                                     "' -Y 'bgp.type == 2 && bgp.length == 23' -T fields -e "
+                                     "ip.src -e ip.dst -E separator=, 2>/dev/null | sort -u");
+  std::string pairs;
+  for (int a = 1; a <= 3; ++a) {
+    for (int b = 1; b <= 3; ++b) {
+      if (a == b) continue;
+      pairs += fmt::format("10.0.0.{},10.0.0.{}\n", a, b);
+      // The lengths a sent b, in capture order: its block's UPDATE (49 octets) comes first.
+      std::vector<std::string> lengths;
+      std::istringstream in(updates.out);
+      const std::string key = fmt::format("10.0.0.{};10.0.0.{};", a, b);
+      for (std::string line; std::getline(in, line);) {
+        if (line.rfind(key, 0) != 0) continue;
+        std::istringstream fields(line.substr(key.size()));
+        for (std::string l; std::getline(fields, l, ',');) lengths.push_back(l);
+      }
+      const auto block = std::find(lengths.begin(), lengths.end(), "49");
+      const auto end_of_rib = std::find(lengths.begin(), lengths.end(), "23");
+      EXPECT_NE(block, lengths.end()) << key << updates.out;
+      EXPECT_NE(end_of_rib, lengths.end()) << key << updates.out;
+      EXPECT_LT(block, end_of_rib) << key << updates.out;
+    }
+  }
+  EXPECT_EQ(eor.out, pairs);
+  const auto bad =
+      test::run_command("tshark -r '" + path.string() +
+                        "' -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null | wc -l");
   EXPECT_EQ(bad.out, "0\n");
 }
 
@@ -190,10 +230,12 @@ TEST(BgpSpeakerSim, LinkFailureLongerThanHoldTimeTearsDownAndRecovers) {
   // The events: established at start-up, down on hold expiry, established again.
   std::string node1;
   for (const auto& e : m.events) {
-    if (e.find("node1 Mesh_10_0_0_3") != std::string::npos) node1 += e.substr(e.find(' ') + 1) + ";";
+    if (e.find("node1 Mesh_10_0_0_3") != std::string::npos)
+      node1 += e.substr(e.find(' ') + 1) + ";";
   }
-  EXPECT_EQ(node1, "node1 Mesh_10_0_0_3 established;node1 Mesh_10_0_0_3 down;"
-                   "node1 Mesh_10_0_0_3 established;");
+  EXPECT_EQ(node1,
+            "node1 Mesh_10_0_0_3 established;node1 Mesh_10_0_0_3 down;"
+            "node1 Mesh_10_0_0_3 established;");
 }
 
 }  // namespace
