@@ -8,9 +8,11 @@
 //
 // After every input the speaker "pumps": it carries out each session's actions (connect, send,
 // close; Established → the peer's routes and our initial feed; Down → its routes withdrawn;
-// UPDATE → into the RIB), sends each established peer what changed for it (withdrawals, then
-// announcements grouped by attributes, split to fit 4096-byte messages) and an End-of-RIB after
-// the initial feed, syncs the kernel protocol, and asks to be woken at the earliest deadline.
+// UPDATE → into the RIB; ROUTE-REFRESH → a re-feed, or the peer's refresh cycle), sends each
+// established peer what changed for it (withdrawals, then announcements grouped by attributes,
+// packed into 4096-byte messages as BIRD packs them, the groups taking turns) and an End-of-RIB
+// after the initial feed, syncs the kernel protocol, and asks to be woken at the earliest
+// deadline. Every state change of every session goes to the state log (state_log()).
 
 #include <cstdint>
 #include <functional>
