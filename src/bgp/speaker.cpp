@@ -68,6 +68,7 @@ std::optional<std::size_t> Speaker::find_neighbor(std::string_view name) const {
 
 void Speaker::start(Time now) {
   rib_.set_now(now);
+  started_at_ = now;
   for (std::size_t i = 0; i < neighbors_.size(); ++i) {
     neighbors_[i]->session->start(now);
     touch(i);

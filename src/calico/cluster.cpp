@@ -1266,6 +1266,16 @@ std::vector<std::pair<std::string, std::string>> Cluster::bgp_sessions(
   return out;
 }
 
+Time Cluster::now() const { return impl_->sim.now(); }
+
+const bgp::Speaker* Cluster::bgp_speaker(std::string_view node) const {
+  auto n = impl_->node_index(node);
+  if (!n) return nullptr;
+  const auto& st = impl_->nodes[*n];
+  if (!st.speaker || !st.ns->running() || !st.calico_running) return nullptr;
+  return st.speaker.get();
+}
+
 std::size_t Reachability::reachable() const {
   std::size_t n = 0;
   for (const auto& row : ok) n += static_cast<std::size_t>(std::count(row.begin(), row.end(), true));

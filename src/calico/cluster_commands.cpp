@@ -15,6 +15,8 @@
 #include <calisim/calico/ipam_views.hpp>
 #include <calisim/dataplane/views.hpp>
 
+#include "birdcl.hpp"
+
 namespace calisim::calico {
 namespace {
 
@@ -47,14 +49,16 @@ struct IpCommand {
 
 struct RouteN {};
 
-using ParsedCommand =
-    std::variant<CalicoctlGet, CalicoctlIpamShow, CalicoctlNodeStatus, IpCommand, RouteN>;
+using ParsedCommand = std::variant<CalicoctlGet, CalicoctlIpamShow, CalicoctlNodeStatus, IpCommand,
+                                   RouteN, BirdclCommand>;
 
 constexpr std::string_view kSupported =
     "  calicoctl ipam show [--show-blocks] [--show-borrowed] [--show-configuration] [--ip=IP]\n"
     "  calicoctl node status\n"
     "  calicoctl get ippool|node|bgppeer|bgpconfig [-o wide]\n"
     "  calicoctl get workloadendpoint [-A | -n NAMESPACE] [-o wide]\n"
+    "  birdcl show protocols [NAME]\n"
+    "  birdcl show route [all] [for ADDRESS | PREFIX] [protocol NAME] [export NAME] [primary]\n"
     "  ip route [show] [table main|local|N]\n"
     "  ip rule [show]\n"
     "  ip -br link [show]\n"
@@ -360,6 +364,11 @@ Result<ParsedCommand> parse_command(std::string_view line) {
   const std::string& tool = words->front();
   if (tool == "calicoctl") return parse_calicoctl(*words, line);
   if (tool == "ip") return parse_ip(*words, line);
+  if (tool == "birdcl" || tool == "birdc") {
+    auto bird = parse_birdcl(*words);
+    if (!bird) return std::unexpected(bird.error());
+    return *bird;
+  }
   if (tool == "route") {
     if (words->size() == 2 && (*words)[1] == "-n") return RouteN{};
     return std::unexpected(invalid(
@@ -504,6 +513,13 @@ Result<std::string> Cluster::command(std::string_view where, std::string_view co
           "calicoctl node status: \"{}\" is not a node (it reads the node's BIRD socket)", where)));
     }
     return calicoctl_node_status(where);
+  }
+  if (const auto* bird = std::get_if<BirdclCommand>(&*parsed)) {
+    if (!on_node) {
+      return std::unexpected(invalid(fmt::format(
+          "birdcl: \"{}\" is not a node (BIRD runs in calico-node, on the node)", where)));
+    }
+    return run_birdcl(bgp_speaker(where), now(), *bird);
   }
   if (std::holds_alternative<RouteN>(*parsed)) return dataplane::views::route_n(*ns);
   const auto& ip = std::get<IpCommand>(*parsed);

@@ -54,14 +54,16 @@ bool contains(const std::string& text, const std::string& part) {
 class BgpInteropBirdReflector : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string bird = test::find_tool({"/usr/sbin/bird", "/usr/bin/bird", "/usr/local/sbin/bird"});
+    const std::string bird =
+        test::find_tool({"/usr/sbin/bird", "/usr/bin/bird", "/usr/local/sbin/bird"});
     birdc_ = test::find_tool({"/usr/sbin/birdc", "/usr/bin/birdc", "/usr/local/sbin/birdc"});
     ASSERT_FALSE(bird.empty() || birdc_.empty())
         << "BIRD 2 (bird, birdc) is not installed: apt-get install bird2 (scripts/install-deps.sh)";
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     const auto dir = test::work_dir(fmt::format("interop_bird_rr_{}", info->name()));
     ctl_ = (dir / "bird.ctl").string();
-    if (ctl_.size() >= 100) ctl_ = fmt::format("/tmp/calisim-bird-rr-{}.ctl", ::getpid());  // sun_path
+    if (ctl_.size() >= 100)
+      ctl_ = fmt::format("/tmp/calisim-bird-rr-{}.ctl", ::getpid());  // sun_path
     bird_port_ = test::free_port(kReflectorAddress);
     port_a_ = test::free_port(kNodeA);
     port_b_ = test::free_port(kNodeB);
@@ -71,7 +73,8 @@ class BgpInteropBirdReflector : public ::testing::Test {
     // Calico's template in BIRD 2's syntax (channel options inside `ipv4 { }`). The export
     // filter passes the reflector's own route with a TEST-NET next hop and every BGP route
     // (reflection); BIRD's bgp_preexport decides what may go back to whom.
-    const std::string conf = fmt::format(R"(log stderr all;
+    const std::string conf = fmt::format(
+        R"(log stderr all;
 router id {rid};
 protocol device {{}}
 protocol static static1 {{ ipv4; route {route} blackhole; }}
@@ -98,13 +101,11 @@ template bgp calico_node {{
 protocol bgp Node_a from calico_node {{ neighbor {a} port {pa} as {as}; }}
 protocol bgp Node_b from calico_node {{ neighbor {b} port {pb} as {as}; }}
 )",
-                                         fmt::arg("rid", kReflectorId.to_string()),
-                                         fmt::arg("route", kReflectorRoute.to_string()),
-                                         fmt::arg("local", kReflectorAddress.to_string()),
-                                         fmt::arg("port", bird_port_), fmt::arg("as", kAs),
-                                         fmt::arg("nh", kReflectorNextHop.to_string()),
-                                         fmt::arg("a", kNodeA.to_string()), fmt::arg("pa", port_a_),
-                                         fmt::arg("b", kNodeB.to_string()), fmt::arg("pb", port_b_));
+        fmt::arg("rid", kReflectorId.to_string()), fmt::arg("route", kReflectorRoute.to_string()),
+        fmt::arg("local", kReflectorAddress.to_string()), fmt::arg("port", bird_port_),
+        fmt::arg("as", kAs), fmt::arg("nh", kReflectorNextHop.to_string()),
+        fmt::arg("a", kNodeA.to_string()), fmt::arg("pa", port_a_),
+        fmt::arg("b", kNodeB.to_string()), fmt::arg("pb", port_b_));
     std::ofstream(dir / "bird.conf") << conf;
     bird_ = std::make_unique<test::ChildDaemon>(dir, "bird");
     std::string error;
@@ -147,7 +148,8 @@ protocol bgp Node_b from calico_node {{ neighbor {b} port {pb} as {as}; }}
   // Turns both speakers' loops until `done` holds (each io runs only inside its own calls).
   bool run_until(const std::function<bool()>& done, Duration timeout) {
     for (Duration spent = Duration::zero(); spent < timeout; spent += Duration::milliseconds(100)) {
-      if (!a_.io->run_for(Duration::milliseconds(50)) || !b_.io->run_for(Duration::milliseconds(50))) {
+      if (!a_.io->run_for(Duration::milliseconds(50)) ||
+          !b_.io->run_for(Duration::milliseconds(50))) {
         return false;
       }
       if (done()) return true;
@@ -156,7 +158,8 @@ protocol bgp Node_b from calico_node {{ neighbor {b} port {pb} as {as}; }}
   }
 
   std::string birdc(const std::string& command) const {
-    return test::run_command(birdc_ + " -s " + test::shell_quote(ctl_) + " " + command + " 2>&1").out;
+    return test::run_command(birdc_ + " -s " + test::shell_quote(ctl_) + " " + command + " 2>&1")
+        .out;
   }
 
   void come_up() {

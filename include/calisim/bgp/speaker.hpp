@@ -115,7 +115,10 @@ class Speaker {
   // for a moment; this is the one that won.
   std::optional<ConnectionId> established_connection(std::size_t neighbor) const;
   KernelProtocol* kernel() { return kernel_.get(); }
+  const KernelProtocol* kernel() const { return kernel_.get(); }
   const SpeakerConfig& config() const { return config_; }
+  // When start() ran (BIRD's start: its static, kernel, device and direct protocols came up).
+  std::optional<Time> started_at() const { return started_at_; }
   std::optional<Time> next_deadline() const;
 
   void set_event_listener(std::function<void(const NeighborEvent&)> listener) {
@@ -171,6 +174,7 @@ class Speaker {
   std::set<std::pair<Time, std::size_t>> deadlines_;
   std::uint64_t next_global_ = 1;
   std::optional<Time> requested_wake_;
+  std::optional<Time> started_at_;
   bool pumping_ = false;
   std::function<void(const NeighborEvent&)> listener_;
 };
