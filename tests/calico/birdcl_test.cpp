@@ -26,23 +26,8 @@
 namespace calisim::calico {
 namespace {
 
-std::string view(const Cluster& c, std::string_view where, std::string_view command) {
-  auto out = c.command(where, command);
-  if (!out) {
-    ADD_FAILURE() << where << "$ " << command << ": " << out.error().message;
-    return "";
-  }
-  return *out;
-}
-
-std::string error_of(const Cluster& c, std::string_view where, std::string_view command) {
-  auto out = c.command(where, command);
-  if (out) {
-    ADD_FAILURE() << where << "$ " << command << " succeeded:\n" << *out;
-    return "";
-  }
-  return out.error().message;
-}
+using test::error_of;
+using test::view;
 
 TEST(Birdcl, LabShowProtocols) {
   auto c = test::run_example("lab-ipip.yaml");
