@@ -28,7 +28,9 @@ void in_chunks(const std::vector<wire::Ipv4Prefix>& all, std::size_t chunk, Fn f
 Speaker::Speaker(SpeakerConfig config, SpeakerIo& io)
     : config_(std::move(config)),
       io_(&io),
-      rib_(RibConfig{.local_as = config_.local_as, .router_id = config_.router_id}) {}
+      rib_(RibConfig{.local_as = config_.local_as,
+                     .router_id = config_.router_id,
+                     .resolver = config_.resolver}) {}
 
 Speaker::~Speaker() = default;
 
@@ -48,8 +50,8 @@ std::size_t Speaker::add_neighbor(NeighborConfig config) {
   neighbor_of_source_[source_index] = neighbors_.size();
   neighbor_by_address_.try_emplace(config.peer.address.value(), neighbors_.size());
   n->session = std::make_unique<Session>(
-      config.session, RandomStream(config_.seed, fmt::format("bgp/{}/{}", config_.name,
-                                                             config.peer.name)));
+      config.session,
+      RandomStream(config_.seed, fmt::format("bgp/{}/{}", config_.name, config.peer.name)));
   neighbors_.push_back(std::move(n));
   touch(neighbors_.size() - 1);
   return neighbors_.size() - 1;
@@ -221,7 +223,8 @@ std::optional<Time> Speaker::next_deadline() const {
 }
 
 void Speaker::emit(Time now, const Neighbor& n, std::string what, std::string detail) {
-  if (listener_) listener_(NeighborEvent{now, n.config.peer.name, std::move(what), std::move(detail)});
+  if (listener_)
+    listener_(NeighborEvent{now, n.config.peer.name, std::move(what), std::move(detail)});
 }
 
 void Speaker::run_actions(Time now, std::size_t index) {

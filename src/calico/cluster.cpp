@@ -515,7 +515,8 @@ struct Cluster::Impl {
     st.io = std::make_unique<bgp::SimBgpIo>(*st.tcp, bgpconf.listen_port.value_or(179));
     st.speaker = std::make_unique<bgp::Speaker>(
         bgp::SpeakerConfig{.name = st.spec->name, .local_as = asn,
-                           .router_id = st.address->address, .seed = scenario.seed},
+                           .router_id = st.address->address, .seed = scenario.seed,
+                           .resolver = bgp::kernel_resolver(*st.ns)},
         *st.io);
     const auto config = bird_config(st);
     st.peer_export = std::make_shared<PeerExport>();

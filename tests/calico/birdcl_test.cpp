@@ -90,6 +90,33 @@ TEST(Birdcl, LabShowRoute) {
             "BIRD v0.3.3+birdv1.6.8 ready.\nMesh_1_2_3_4 is not a protocol\n");
 }
 
+// Across the router (CrossSubnet IPIP): BIRD resolves the next hop of a peer on another subnet
+// recursively (`gateway recursive`) through the kernel's default route, learned by kernel1, so
+// the route goes via the router, shows who sent it ("from"), and the IGP metric of a kernel
+// route is unknown ("/?", rt_get_igp_metric). The kernel route still goes to the peer itself
+// through tunl0 (the fork's krt_tunnel uses the BGP next hop); within the rack, plain.
+TEST(Birdcl, CrossSubnetResolvesThroughTheRouter) {
+  auto c = test::run_example("ipip-crosssubnet.yaml");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(view(*c, "a1", "birdcl show route"),
+            "BIRD v0.3.3+birdv1.6.8 ready.\n"
+            "0.0.0.0/0          via 10.10.1.1 on eth0 [kernel1 00:00:00] * (10)\n"
+            "192.168.78.192/26  via 10.10.1.12 on eth0 [Mesh_10_10_1_12 00:00:01] * (100/0) [i]\n"
+            "192.168.80.128/26  via 10.10.1.1 on eth0 [Mesh_10_10_2_11 00:00:01 from 10.10.2.11] * "
+            "(100/?) [i]\n"
+            "192.168.15.128/26  via 10.10.1.1 on eth0 [Mesh_10_10_2_12 00:00:01 from 10.10.2.12] * "
+            "(100/?) [i]\n"
+            "192.168.141.129/32 dev cali6bddc8fd68a [kernel1 00:00:00] * (10)\n"
+            "192.168.141.128/26 blackhole [static1 00:00:00] * (200)\n");
+  const std::string routes = view(*c, "a1", "ip route");
+  EXPECT_NE(routes.find("192.168.80.128/26 via 10.10.2.11 dev tunl0 proto bird onlink \n"),
+            std::string::npos)
+      << routes;
+  EXPECT_NE(routes.find("192.168.78.192/26 via 10.10.1.12 dev eth0 proto bird \n"),
+            std::string::npos)
+      << routes;
+}
+
 TEST(Birdcl, ErrorsAndNodesWithoutBird) {
   auto c = test::run_example("lab-ipip.yaml");
   ASSERT_NE(c, nullptr);

@@ -52,6 +52,10 @@ struct SpeakerConfig {
   std::uint32_t local_as = 64512;
   wire::Ipv4Address router_id;
   std::uint64_t seed = 1;  // the sessions' jitter streams derive from it and the peer name
+  // `gateway recursive` (Calico's template): where a BGP next hop leads, looked up in the table
+  // as BIRD's host cache does (kernel_resolver over the node's namespace). Unset: the next hop
+  // is on the neighbour's interface (`gateway direct`).
+  NextHopResolver resolver{};
 };
 
 struct NeighborConfig {
@@ -73,8 +77,8 @@ struct NeighborStatus {
 struct NeighborEvent {
   Time at;
   std::string neighbor;
-  std::string what;   // "established", "down"
-  std::string detail; // the reason for a down
+  std::string what;    // "established", "down"
+  std::string detail;  // the reason for a down
 };
 
 class Speaker {
@@ -133,8 +137,8 @@ class Speaker {
     SourceId source{};
     std::unique_ptr<Session> session;
     bool end_of_rib_sent = false;
-    bool touched = false;  // in touched_: its session had input since the last pump
-    bool export_due = false;  // in export_due_
+    bool touched = false;          // in touched_: its session had input since the last pump
+    bool export_due = false;       // in export_due_
     std::optional<Time> deadline;  // the session's next_deadline() as entered in deadlines_
     // Its open connections: the session's id and the id the IO knows (at most a few).
     std::vector<std::pair<ConnectionId, std::uint64_t>> connections;
