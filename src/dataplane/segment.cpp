@@ -80,7 +80,8 @@ void Segment::send(std::size_t from, wire::Packet&& frame) {
   EthernetPort& dev = *port.device;
   if (!up_ || !dev.plugged()) return dev.drop_tx(DropReason::kLinkDown);
   // txqueuelen bounds the frames waiting for the wire, not those already on it: a long cable
-  // holds any number of frames without filling the queue (sch_fifo's limit counts its backlog).
+  // holds any number of frames without filling the queue (pfifo_fast's ring is txqueuelen
+  // packets, net/sched/sch_generic.c; a dequeued frame no longer counts).
   port.queue.advance(sim_.now());
   if (port.queue.size() >= params_.queue_limit_packets) {
     return dev.drop_tx(DropReason::kQueueFull);
