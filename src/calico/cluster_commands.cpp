@@ -43,6 +43,7 @@ enum class IpObject { kRoute, kRule, kLink, kAddress, kNeighbour };
 struct IpCommand {
   IpObject object = IpObject::kRoute;
   std::uint32_t table = dataplane::kMainTable;
+  std::optional<wire::Ipv4Address> get;  // `ip route get ADDR`
 };
 
 struct RouteN {};
@@ -56,6 +57,7 @@ constexpr std::string_view kSupported =
     "  calicoctl get ippool|node|bgppeer|bgpconfig [-o wide]\n"
     "  calicoctl get workloadendpoint [-A | -n NAMESPACE] [-o wide]\n"
     "  ip route [show] [table main|local|N]\n"
+    "  ip route get ADDRESS\n"
     "  ip rule [show]\n"
     "  ip -br link [show]\n"
     "  ip -br addr [show]\n"
@@ -312,6 +314,20 @@ Result<ParsedCommand> parse_ip(const std::vector<std::string>& words, std::strin
         fmt::format("\"{}\": calisim prints addresses and links in the brief form only (ip -br {})",
                     line, cmd.object == IpObject::kAddress ? "addr" : "link")));
   }
+  if (cmd.object == IpObject::kRoute && i < words.size() && matches(words[i], "get")) {
+    if (i + 1 >= words.size()) return std::unexpected(invalid("ip route get: which address?"));
+    auto address = wire::Ipv4Address::parse(words[i + 1]);
+    if (!address) {
+      return std::unexpected(invalid(fmt::format(
+          "ip route get: \"{}\" is not an IPv4 address (calisim is IPv4 only)", words[i + 1])));
+    }
+    if (i + 2 < words.size()) {
+      return std::unexpected(
+          invalid(fmt::format("\"{}\": calisim does not support \"{}\" here", line, words[i + 2])));
+    }
+    cmd.get = *address;
+    return cmd;
+  }
   if (i < words.size() &&
       (matches(words[i], "show") || matches(words[i], "list") || words[i] == "ls")) {
     ++i;
@@ -509,6 +525,7 @@ Result<std::string> Cluster::command(std::string_view where, std::string_view co
   const auto& ip = std::get<IpCommand>(*parsed);
   switch (ip.object) {
     case IpObject::kRoute:
+      if (ip.get) return dataplane::views::ip_route_get(*ns, *ip.get);
       return dataplane::views::ip_route(*ns, ip.table);
     case IpObject::kRule:
       return dataplane::views::ip_rule(*ns);

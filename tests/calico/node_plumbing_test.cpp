@@ -34,7 +34,6 @@ struct LabHost {
   Namespace host{sim, pool, "user-controller"};
   LabHost() {
     EXPECT_TRUE(host.set_up("lo", true));
-    EXPECT_TRUE(host.add_address("lo", pfx("127.0.0.1/8")));
     host.add_device<EthernetPort>("enp0s3", MacAddress({8, 0, 0x27, 1, 1, 1}), nat);
     host.add_device<EthernetPort>("enp0s8", MacAddress({8, 0, 0x27, 2, 2, 2}), lan);
     EXPECT_TRUE(host.add_address("enp0s3", pfx("10.0.2.15/24")));
