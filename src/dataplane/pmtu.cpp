@@ -60,7 +60,11 @@ const PmtuException* Namespace::pmtu_exception(wire::Ipv4Address destination) co
 std::optional<Namespace::PathMtu> Namespace::path_mtu(wire::Ipv4Address destination) const {
   const FibLookup r = route_output(destination);
   if (!r.ok()) return std::nullopt;
-  const Route& route = *r.route;
+  return path_mtu_of(*r.route, destination);
+}
+
+std::optional<Namespace::PathMtu> Namespace::path_mtu_of(const Route& route,
+                                                         wire::Ipv4Address destination) const {
   // ipv4_mtu: a live exception, else the route's mtu metric, else the device's MTU.
   if (route.type == RouteType::kUnicast) {
     if (const PmtuException* e =
@@ -77,7 +81,7 @@ std::optional<Namespace::PathMtu> Namespace::path_mtu(wire::Ipv4Address destinat
 void Namespace::update_pmtu(wire::Ipv4Address destination, std::uint32_t mtu) {
   const FibLookup r = route_output(destination);
   if (!r.ok() || r.route->type != RouteType::kUnicast) return;
-  const auto current = path_mtu(destination);
+  const auto current = path_mtu_of(*r.route, destination);
   if (!current) return;
   pmtu_.update(destination, r.route->ifindex, gateway_of(*r.route), current->mtu, current->locked,
                mtu, sim_->now());

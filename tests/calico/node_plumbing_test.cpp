@@ -125,8 +125,9 @@ TEST(CalicoCni, PodPlumbingAsRealCalicoLeavesIt) {
   EXPECT_EQ(r->host_ifindex, 5u);  // after lo, enp0s3, enp0s8, tunl0
   EXPECT_EQ(dataplane::views::ip_route(pod),
             "default via 169.254.1.1 dev eth0 \n169.254.1.1 dev eth0 scope link \n");
+  // The CNI brings lo up, and lo up means 127.0.0.1/8 (inetdev_event NETDEV_UP).
   EXPECT_EQ(dataplane::views::ip_br_addr(pod),
-            "lo               UNKNOWN        \n"
+            "lo               UNKNOWN        127.0.0.1/8 \n"
             "tunl0@NONE       DOWN           \n"
             "eth0@if5         UP             192.168.33.133/32 \n");
   EXPECT_EQ(dataplane::views::ip_route(lab.host),

@@ -218,6 +218,7 @@ class Namespace {
   std::uint32_t output_mtu(const Route& route, const Device& out, wire::Ipv4Address destination,
                            bool local) const;
   void learn_pmtu(const wire::Ipv4View& ip);
+  std::optional<PathMtu> path_mtu_of(const Route& route, wire::Ipv4Address destination) const;
   void fragment(wire::Packet&& datagram, std::uint32_t mtu,
                 const std::function<void(wire::Packet&&)>& emit);
   void neighbour_output(Device& out, wire::Ipv4Address next_hop, wire::Packet&& datagram);
