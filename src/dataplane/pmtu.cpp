@@ -34,6 +34,7 @@ bool PmtuCache::update(wire::Ipv4Address destination, std::uint32_t ifindex, std
     if (e->mtu == mtu && !lock && now < e->expires - kExpires / 2) return false;
   }
   entries_[destination.value()] = PmtuException{ifindex, gateway, mtu, lock, now + kExpires};
+  any_locked_ = any_locked_ || lock;
   return true;
 }
 

@@ -38,6 +38,12 @@ void IpipTunnel::transmit(wire::Packet&& datagram) {
   if (!update_pmtu(datagram, outer_dst)) return drop_tx(DropReason::kMtu);
   const std::uint16_t id = ns.ip_ident().next(*src, outer_dst, 4, ns.sim().now());
   if (!ipip_encapsulate(datagram, *src, outer_dst, id)) return drop_tx(DropReason::kMalformed);
+  if (ns.path_mtu_locked(outer_dst)) {
+    // iptunnel_xmit: frag_off = ip_mtu_locked(&rt->dst) ? 0 : df.
+    wire::Ipv4Header outer = wire::Ipv4Header::from_view(*wire::Ipv4View::parse(datagram.bytes()));
+    outer.dont_fragment = false;
+    outer.emit(datagram.bytes());
+  }
   ++stats_.tx_packets;
   stats_.tx_bytes += datagram.size();
   (void)ns.send(std::move(datagram));

@@ -255,6 +255,21 @@ TEST(TunnelPmtu, VxlanLowersTheInnerRoutePmtuAndFragmentsTheOuterPackets) {
   EXPECT_EQ(c.pod[0]->pmtu_exception(ip(c.pod_ip[1])), nullptr);
 }
 
+// A PMTU to the remote node locked at 552 (a Frag-Needed below min_pmtu): iptunnel_xmit then
+// sends the outer packets without DF whatever the inner says, so they are fragmented instead of
+// bouncing off node-a's own PMTU.
+TEST(TunnelPmtu, LockedOuterPmtuClearsTheOuterDf) {
+  Cluster c(Encap::kIpip);
+  c.host[0]->update_pmtu(ip(c.node_ip[1]), 500);
+  ASSERT_NE(c.host[0]->pmtu_exception(ip(c.node_ip[1])), nullptr);
+  ASSERT_TRUE(c.host[0]->pmtu_exception(ip(c.node_ip[1]))->locked);
+  EXPECT_EQ(c.host[0]->pmtu_exception(ip(c.node_ip[1]))->mtu, 552u);
+  Ping ping(*c.pod[0], ip(c.pod_ip[1]), PingOptions{.count = 2, .data_bytes = 1000});
+  c.sim.run_until(Time::zero() + Duration::seconds(3));
+  EXPECT_EQ(ping.statistics().received, 2u) << ping.output();
+  EXPECT_EQ(c.host[0]->drops(DropReason::kMtu), 0u);
+}
+
 // The outer VXLAN datagrams node-a puts on enp0s8, as bytes.
 struct WireTap final : PacketTap {
   std::vector<std::vector<std::uint8_t>> frames;

@@ -155,6 +155,12 @@ class Namespace {
   std::optional<PathMtu> path_mtu(wire::Ipv4Address destination) const;
   // The live PMTU exception for `destination` (what `ip route get` prints as `cache ...`).
   const PmtuException* pmtu_exception(wire::Ipv4Address destination) const;
+  // ip_mtu_locked of the output route to `destination` (a PMTU locked below min_pmtu).
+  bool path_mtu_locked(wire::Ipv4Address destination) const {
+    if (!pmtu_.any_locked()) return false;
+    const PmtuException* e = pmtu_exception(destination);
+    return e != nullptr && e->locked;
+  }
   // skb_dst_update_pmtu / ipv4_update_pmtu: record that `destination` takes at most `mtu`
   // (kernel rules in PmtuCache::update).
   void update_pmtu(wire::Ipv4Address destination, std::uint32_t mtu);

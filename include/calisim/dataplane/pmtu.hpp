@@ -43,12 +43,19 @@ class PmtuCache {
 
   // Power loss empties it (it lives in memory only); a device going down flushes its own
   // (fnhe are flushed with the nexthop: fib_sync_down_dev -> fnhe_flush_routes).
-  void clear() { entries_.clear(); }
+  void clear() {
+    entries_.clear();
+    any_locked_ = false;
+  }
   void flush_device(std::uint32_t ifindex);
   std::size_t size() const { return entries_.size(); }
+  // Whether a locked entry may exist (cleared only with clear()): lets the hot path skip the
+  // lookup that ip_mtu_locked needs.
+  bool any_locked() const { return any_locked_; }
 
  private:
   std::unordered_map<std::uint32_t, PmtuException> entries_;
+  bool any_locked_ = false;
 };
 
 }  // namespace calisim::dataplane
