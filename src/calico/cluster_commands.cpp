@@ -45,6 +45,7 @@ enum class IpObject { kRoute, kRule, kLink, kAddress, kNeighbour };
 struct IpCommand {
   IpObject object = IpObject::kRoute;
   std::uint32_t table = dataplane::kMainTable;
+  std::optional<wire::Ipv4Address> get;  // `ip route get ADDR`
 };
 
 struct RouteN {};
@@ -60,6 +61,7 @@ constexpr std::string_view kSupported =
     "  birdcl show protocols [NAME]\n"
     "  birdcl show route [all] [for ADDRESS | PREFIX] [protocol NAME] [export NAME] [primary]\n"
     "  ip route [show] [table main|local|N]\n"
+    "  ip route get ADDRESS\n"
     "  ip rule [show]\n"
     "  ip -br link [show]\n"
     "  ip -br addr [show]\n"
@@ -316,6 +318,20 @@ Result<ParsedCommand> parse_ip(const std::vector<std::string>& words, std::strin
         fmt::format("\"{}\": calisim prints addresses and links in the brief form only (ip -br {})",
                     line, cmd.object == IpObject::kAddress ? "addr" : "link")));
   }
+  if (cmd.object == IpObject::kRoute && i < words.size() && matches(words[i], "get")) {
+    if (i + 1 >= words.size()) return std::unexpected(invalid("ip route get: which address?"));
+    auto address = wire::Ipv4Address::parse(words[i + 1]);
+    if (!address) {
+      return std::unexpected(invalid(fmt::format(
+          "ip route get: \"{}\" is not an IPv4 address (calisim is IPv4 only)", words[i + 1])));
+    }
+    if (i + 2 < words.size()) {
+      return std::unexpected(
+          invalid(fmt::format("\"{}\": calisim does not support \"{}\" here", line, words[i + 2])));
+    }
+    cmd.get = *address;
+    return cmd;
+  }
   if (i < words.size() &&
       (matches(words[i], "show") || matches(words[i], "list") || words[i] == "ls")) {
     ++i;
@@ -525,6 +541,7 @@ Result<std::string> Cluster::command(std::string_view where, std::string_view co
   const auto& ip = std::get<IpCommand>(*parsed);
   switch (ip.object) {
     case IpObject::kRoute:
+      if (ip.get) return dataplane::views::ip_route_get(*ns, *ip.get);
       return dataplane::views::ip_route(*ns, ip.table);
     case IpObject::kRule:
       return dataplane::views::ip_rule(*ns);

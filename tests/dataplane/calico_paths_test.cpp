@@ -77,7 +77,6 @@ class TwoNodes {
     namespaces_.push_back(std::make_unique<Namespace>(sim_, pool_, name));
     Namespace& n = *namespaces_.back();
     EXPECT_TRUE(n.set_up("lo", true));
-    EXPECT_TRUE(n.add_address("lo", pfx("127.0.0.1/8")));
     return n;
   }
 

@@ -52,7 +52,6 @@ struct World {
     namespaces.push_back(std::make_unique<Namespace>(sim, pool, name));
     Namespace& n = *namespaces.back();
     EXPECT_TRUE(n.set_up("lo", true));
-    EXPECT_TRUE(n.add_address("lo", pfx("127.0.0.1/8")));
     return n;
   }
   // A veth between two namespaces, addressed and up.
@@ -288,8 +287,7 @@ TEST(Namespace, FragmentsOnTheWayOutAndReassemblesAtTheDestination) {
   Namespace& a = w.ns("a");
   Namespace& b = w.ns("b");
   w.link(a, "a0", "10.200.1.2/24", b, "b0", "10.200.1.1/24");
-  Ping ping(a, ip("10.200.1.1"),
-            PingOptions{.count = 1, .data_bytes = 2000, .dont_fragment = false});
+  Ping ping(a, ip("10.200.1.1"), PingOptions{.count = 1, .data_bytes = 2000});
   w.sim.run_until(Time::zero() + Duration::seconds(2));
   ASSERT_EQ(ping.statistics().received, 1u) << ping.output();
   EXPECT_EQ(ping.lines()[0], "PING 10.200.1.1 (10.200.1.1) 2000(2028) bytes of data.");
