@@ -12,7 +12,9 @@ namespace calisim::bgp {
 Speaker::Speaker(SpeakerConfig config, SpeakerIo& io)
     : config_(std::move(config)),
       io_(&io),
-      rib_(RibConfig{.local_as = config_.local_as, .router_id = config_.router_id}) {}
+      rib_(RibConfig{.local_as = config_.local_as,
+                     .router_id = config_.router_id,
+                     .resolver = config_.resolver}) {}
 
 Speaker::~Speaker() = default;
 
@@ -52,6 +54,7 @@ std::optional<std::size_t> Speaker::find_neighbor(std::string_view name) const {
 
 void Speaker::start(Time now) {
   rib_.set_now(now);
+  started_at_ = now;
   for (std::size_t i = 0; i < neighbors_.size(); ++i) {
     neighbors_[i]->session->start(now);
     touch(i);

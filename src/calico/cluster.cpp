@@ -515,7 +515,8 @@ struct Cluster::Impl {
     st.io = std::make_unique<bgp::SimBgpIo>(*st.tcp, bgpconf.listen_port.value_or(179));
     st.speaker = std::make_unique<bgp::Speaker>(
         bgp::SpeakerConfig{.name = st.spec->name, .local_as = asn,
-                           .router_id = st.address->address, .seed = scenario.seed},
+                           .router_id = st.address->address, .seed = scenario.seed,
+                           .resolver = bgp::kernel_resolver(*st.ns)},
         *st.io);
     const auto config = bird_config(st);
     st.peer_export = std::make_shared<PeerExport>();
@@ -1271,6 +1272,16 @@ std::vector<std::pair<std::string, std::string>> Cluster::bgp_sessions(
     out.emplace_back(st.name, std::string(bgp::to_string(st.session.state)));
   }
   return out;
+}
+
+Time Cluster::now() const { return impl_->sim.now(); }
+
+const bgp::Speaker* Cluster::bgp_speaker(std::string_view node) const {
+  auto n = impl_->node_index(node);
+  if (!n) return nullptr;
+  const auto& st = impl_->nodes[*n];
+  if (!st.speaker || !st.ns->running() || !st.calico_running) return nullptr;
+  return st.speaker.get();
 }
 
 std::size_t Reachability::reachable() const {

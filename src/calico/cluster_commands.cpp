@@ -15,6 +15,8 @@
 #include <calisim/calico/ipam_views.hpp>
 #include <calisim/dataplane/views.hpp>
 
+#include "birdcl.hpp"
+
 namespace calisim::calico {
 namespace {
 
@@ -43,19 +45,23 @@ enum class IpObject { kRoute, kRule, kLink, kAddress, kNeighbour };
 struct IpCommand {
   IpObject object = IpObject::kRoute;
   std::uint32_t table = dataplane::kMainTable;
+  std::optional<wire::Ipv4Address> get;  // `ip route get ADDR`
 };
 
 struct RouteN {};
 
-using ParsedCommand =
-    std::variant<CalicoctlGet, CalicoctlIpamShow, CalicoctlNodeStatus, IpCommand, RouteN>;
+using ParsedCommand = std::variant<CalicoctlGet, CalicoctlIpamShow, CalicoctlNodeStatus, IpCommand,
+                                   RouteN, BirdclCommand>;
 
 constexpr std::string_view kSupported =
     "  calicoctl ipam show [--show-blocks] [--show-borrowed] [--show-configuration] [--ip=IP]\n"
     "  calicoctl node status\n"
     "  calicoctl get ippool|node|bgppeer|bgpconfig [-o wide]\n"
     "  calicoctl get workloadendpoint [-A | -n NAMESPACE] [-o wide]\n"
+    "  birdcl show protocols [NAME]\n"
+    "  birdcl show route [all] [for ADDRESS | PREFIX] [protocol NAME] [export NAME] [primary]\n"
     "  ip route [show] [table main|local|N]\n"
+    "  ip route get ADDRESS\n"
     "  ip rule [show]\n"
     "  ip -br link [show]\n"
     "  ip -br addr [show]\n"
@@ -312,6 +318,20 @@ Result<ParsedCommand> parse_ip(const std::vector<std::string>& words, std::strin
         fmt::format("\"{}\": calisim prints addresses and links in the brief form only (ip -br {})",
                     line, cmd.object == IpObject::kAddress ? "addr" : "link")));
   }
+  if (cmd.object == IpObject::kRoute && i < words.size() && matches(words[i], "get")) {
+    if (i + 1 >= words.size()) return std::unexpected(invalid("ip route get: which address?"));
+    auto address = wire::Ipv4Address::parse(words[i + 1]);
+    if (!address) {
+      return std::unexpected(invalid(fmt::format(
+          "ip route get: \"{}\" is not an IPv4 address (calisim is IPv4 only)", words[i + 1])));
+    }
+    if (i + 2 < words.size()) {
+      return std::unexpected(
+          invalid(fmt::format("\"{}\": calisim does not support \"{}\" here", line, words[i + 2])));
+    }
+    cmd.get = *address;
+    return cmd;
+  }
   if (i < words.size() &&
       (matches(words[i], "show") || matches(words[i], "list") || words[i] == "ls")) {
     ++i;
@@ -360,6 +380,11 @@ Result<ParsedCommand> parse_command(std::string_view line) {
   const std::string& tool = words->front();
   if (tool == "calicoctl") return parse_calicoctl(*words, line);
   if (tool == "ip") return parse_ip(*words, line);
+  if (tool == "birdcl" || tool == "birdc") {
+    auto bird = parse_birdcl(*words);
+    if (!bird) return std::unexpected(bird.error());
+    return *bird;
+  }
   if (tool == "route") {
     if (words->size() == 2 && (*words)[1] == "-n") return RouteN{};
     return std::unexpected(invalid(
@@ -505,10 +530,18 @@ Result<std::string> Cluster::command(std::string_view where, std::string_view co
     }
     return calicoctl_node_status(where);
   }
+  if (const auto* bird = std::get_if<BirdclCommand>(&*parsed)) {
+    if (!on_node) {
+      return std::unexpected(invalid(fmt::format(
+          "birdcl: \"{}\" is not a node (BIRD runs in calico-node, on the node)", where)));
+    }
+    return run_birdcl(bgp_speaker(where), now(), *bird);
+  }
   if (std::holds_alternative<RouteN>(*parsed)) return dataplane::views::route_n(*ns);
   const auto& ip = std::get<IpCommand>(*parsed);
   switch (ip.object) {
     case IpObject::kRoute:
+      if (ip.get) return dataplane::views::ip_route_get(*ns, *ip.get);
       return dataplane::views::ip_route(*ns, ip.table);
     case IpObject::kRule:
       return dataplane::views::ip_rule(*ns);

@@ -115,9 +115,15 @@ Result<void> Namespace::set_up(std::string_view name, bool up) {
     for (const Address& a : addresses_) {
       if (a.ifindex == d->ifindex()) fib_.add_address_routes(a.ifindex, a.prefix, route_options(a));
     }
+    // inetdev_event NETDEV_UP: loopback gets 127.0.0.1/8 (scope host) when it comes up;
+    // inet_insert_ifa leaves an address that is already there alone.
+    if (d->kind() == DeviceKind::kLoopback) {
+      (void)add_address(name, wire::Ipv4Prefix(Ipv4Address(127, 0, 0, 1), 8));
+    }
   } else {
     // NETDEV_DOWN: routes through the device go (fib_disable_ip); so do its neighbours.
     fib_.device_down(d->ifindex());
+    pmtu_.flush_device(d->ifindex());
     for (Packet& p : neighbours_.device_down(d->ifindex())) {
       (void)p;
       count_drop(DropReason::kDeviceDown, d);
@@ -155,6 +161,7 @@ void Namespace::crash() {
   reassembly_timer_.cancel();
   pending_proxy_replies_.clear();
   icmp_peers_.clear();
+  pmtu_.clear();
   // Listeners may remove themselves (or others) while being told.
   const auto listeners = crash_listeners_;
   for (const auto& [id, fn] : listeners) fn();
@@ -477,11 +484,15 @@ void Namespace::output(Packet&& datagram, const Route& route) {
                                       : (route.gateway ? *route.gateway : ip.destination());
   datagram.meta.next_hop = next_hop.value();
   // POSTROUTING (mangle, nat) comes with the rule engine.
-  const std::uint32_t mtu = route.mtu != 0 ? route.mtu : out->mtu();
+  const bool local = datagram.meta.ingress_ifindex == 0;
+  const std::uint32_t mtu = output_mtu(route, *out, ip.destination(), local);
   if (datagram.size() <= mtu) return neighbour_output(*out, next_hop, std::move(datagram));
   if (ip.dont_fragment()) {
-    // A local sender with DF learns it from the error (EMSGSIZE); forwarded traffic was checked
-    // in forward().
+    // ip_fragment: DF and too big. Forwarded traffic was checked in forward(); sockets check
+    // before sending (ip_append_data: EMSGSIZE with IP_PMTUDISC_DO, else no DF), so what gets
+    // here is a datagram the stack built itself, such as a tunnel's outer packet after the
+    // PMTU dropped: the kernel sends the Frag-Needed to the source, here itself, and the error
+    // handler of the protocol learns the PMTU (ipip_err; calico#7146 shows it for tunl0).
     icmp_error(datagram, 3, 4, static_cast<std::uint16_t>(mtu));
     return count_drop(DropReason::kMtu, out);
   }
@@ -699,6 +710,7 @@ void Namespace::local_deliver(Device& device, Packet&& packet) {
     case wire::IpProtocol::kIcmp: {
       auto icmp = wire::IcmpView::parse(ip.payload());
       if (!icmp || !icmp->checksum_valid()) return count_drop(DropReason::kBadChecksum, &device);
+      learn_pmtu(ip);
       if (icmp->type() == wire::IcmpType::kEchoRequest) {
         icmp_echo_reply(ip);
       }

@@ -54,8 +54,37 @@ void Ping::send_next() {
   const auto icmp = wire::IcmpMessage::echo_request(ident_, seq, data);
   wire::Ipv4Header h;
   h.total_length = static_cast<std::uint16_t>(wire::Ipv4Header::kMinLength + icmp.size());
-  h.identification = ip_id_++;
-  h.dont_fragment = options_.dont_fragment;
+  // raw_sendmsg -> ip_append_data: the path MTU (dst_mtu, a learned PMTU included) decides.
+  const auto pmtu = ns_.path_mtu(target_);
+  const std::uint32_t mtu = pmtu ? pmtu->mtu : 0xffff;
+  const bool fits = h.total_length <= mtu;
+  switch (options_.pmtu_discovery) {
+    case PmtuDiscovery::kDo:
+      if (!fits) {
+        // EMSGSIZE from sendmsg, and ip_local_error queues the same on the error queue, which
+        // ping reads (receive_error_msg, SO_EE_ORIGIN_LOCAL): one line on stderr, counted in
+        // nerrors, and the probe counts as transmitted (hard_local_error).
+        sent_at_[seq] = now;
+        answered_[seq] = true;
+        ++stats_.transmitted;
+        ++stats_.errors;
+        lines_.push_back(fmt::format("ping: local error: message too long, mtu={}", mtu));
+        return after_send();
+      }
+      h.dont_fragment = true;
+      break;
+    // __ip_make_skb / ip_dont_fragment: WANT sets DF when the whole datagram fits the path MTU
+    // and that MTU is not locked.
+    case PmtuDiscovery::kWant:
+      h.dont_fragment = fits && !(pmtu && pmtu->locked);
+      break;
+    case PmtuDiscovery::kDont:
+      h.dont_fragment = false;
+      break;
+  }
+  // ip_select_ident_segs: a connected socket numbers its DF datagrams itself; others take the
+  // shared generator (__ip_select_ident).
+  h.identification = h.dont_fragment ? ip_id_++ : ns_.ip_ident().next(*source_, target_, 1, now);
   h.ttl = options_.ttl;
   h.protocol = wire::IpProtocol::kIcmp;
   h.source = *source_;
@@ -71,8 +100,14 @@ void Ping::send_next() {
   }
   stats_.max_outstanding = std::max(stats_.max_outstanding, outstanding);
   (void)ns_.send(std::move(p));
+  after_send();
+}
+
+void Ping::after_send() {
   if (sent_ < options_.count) {
     send_timer_.arm_after(options_.interval);
+  } else if (stats_.received + stats_.errors >= static_cast<std::uint64_t>(options_.count)) {
+    finish();  // main_loop: nreceived + nerrors >= npackets
   } else {
     arm_exit();
   }

@@ -30,8 +30,32 @@ Segment::Segment(Simulator& sim, std::string name, LinkParams params)
       loss_rng_(sim.random("segment.loss/" + name_)) {}
 
 std::size_t Segment::attach(EthernetPort* port) {
-  ports_.push_back(Port{port, Time::zero(), {}});
+  ports_.push_back(Port{port, Time::zero(), Time::zero(), {}, {}});
   return ports_.size() - 1;
+}
+
+void Segment::TxQueue::advance(Time now) {
+  while (size_ != 0 && starts_[head_] <= now) {
+    head_ = (head_ + 1) & (starts_.size() - 1);
+    --size_;
+  }
+}
+
+void Segment::TxQueue::push(Time start) {
+  if (size_ == starts_.size()) {
+    std::vector<Time> bigger(starts_.empty() ? 16 : starts_.size() * 2);
+    for (std::size_t i = 0; i < size_; ++i) bigger[i] = starts_[(head_ + i) & (starts_.size() - 1)];
+    starts_ = std::move(bigger);
+    head_ = 0;
+  }
+  starts_[(head_ + size_) & (starts_.size() - 1)] = start;
+  ++size_;
+}
+
+std::size_t Segment::backlog(const EthernetPort& port) {
+  TxQueue& q = ports_[port.port_].queue;
+  q.advance(sim_.now());
+  return q.size();
 }
 
 bool Segment::blocked(const wire::Packet& frame) const {
@@ -55,13 +79,18 @@ void Segment::send(std::size_t from, wire::Packet&& frame) {
   Port& port = ports_[from];
   EthernetPort& dev = *port.device;
   if (!up_ || !dev.plugged()) return dev.drop_tx(DropReason::kLinkDown);
-  if (port.in_flight.size() >= params_.queue_limit_packets) {
+  // txqueuelen bounds the frames waiting for the wire, not those already on it: a long cable
+  // holds any number of frames without filling the queue (pfifo_fast's ring is txqueuelen
+  // packets, net/sched/sch_generic.c; a dequeued frame no longer counts).
+  port.queue.advance(sim_.now());
+  if (port.queue.size() >= params_.queue_limit_packets) {
     return dev.drop_tx(DropReason::kQueueFull);
   }
   const std::size_t wire_bytes = std::max(frame.size(), kMinFrameBytes) + kWireOverheadBytes;
   const auto tx_ns = static_cast<std::int64_t>(wire_bytes) * 8 * 1'000'000'000 / params_.rate_bps;
   const Time start = std::max(sim_.now(), port.busy_until);
   port.busy_until = start + Duration::nanoseconds(tx_ns);
+  if (start > sim_.now()) port.queue.push(start);
   // The frame occupies the port's queue and the wire either way; loss and fabric filters act
   // where the frame would have been delivered.
   const bool lost = params_.loss > 0 && loss_rng_.bernoulli(params_.loss);
@@ -77,7 +106,10 @@ void Segment::send(std::size_t from, wire::Packet&& frame) {
     dev.drop_tx(lost ? DropReason::kLoss : DropReason::kFilteredByFabric);
     return;
   }
-  const Time arrival = port.busy_until + params_.delay;
+  // After a delay change, frames sent before keep their arrival; a newer one never arrives
+  // before them (arrive() takes the oldest frame, so the order must hold on the wire too).
+  const Time arrival = std::max(port.busy_until + params_.delay, port.last_arrival);
+  port.last_arrival = arrival;
   port.in_flight.push(arrival, std::move(frame));
   sim_.schedule_at(arrival, [this, from] { arrive(from); });
 }

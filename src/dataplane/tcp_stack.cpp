@@ -98,15 +98,9 @@ TcpStack::~TcpStack() {
 }
 
 std::uint16_t TcpStack::mss_for(wire::Ipv4Address destination) const {
-  const FibLookup r = ns_.route_output(destination);
-  std::uint32_t mtu = 1500;
-  if (r.ok()) {
-    if (r.route->mtu != 0) {
-      mtu = r.route->mtu;
-    } else if (const Device* d = ns_.device(r.route->ifindex)) {
-      mtu = d->mtu();
-    }
-  }
+  // tcp_sync_mss from dst_mtu: a learned PMTU exception counts (pmtu.hpp).
+  const auto pmtu = ns_.path_mtu(destination);
+  const std::uint32_t mtu = pmtu ? pmtu->mtu : 1500;
   return static_cast<std::uint16_t>(std::min<std::uint32_t>(mtu, 65535) - 40);
 }
 

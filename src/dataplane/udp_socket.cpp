@@ -38,15 +38,10 @@ Result<void> UdpStack::send_to(std::uint16_t local_port, wire::Ipv4Address desti
   h.protocol = wire::IpProtocol::kUdp;
   h.source = *source;
   h.destination = destination;
-  // DF while the datagram fits the route's MTU; otherwise the stack fragments it (no DF).
-  const FibLookup r = ns_.route_output(destination);
-  std::uint32_t mtu = 1500;
-  if (r.ok() && r.route->mtu != 0) {
-    mtu = r.route->mtu;
-  } else if (r.ok()) {
-    if (const Device* d = ns_.device(r.route->ifindex)) mtu = d->mtu();
-  }
-  h.dont_fragment = total <= mtu;
+  // IP_PMTUDISC_WANT: DF while the datagram fits the path MTU (a learned PMTU included) and
+  // that is not locked; otherwise the stack fragments it (no DF).
+  const auto pmtu = ns_.path_mtu(destination);
+  h.dont_fragment = pmtu ? (total <= pmtu->mtu && !pmtu->locked) : total <= 1500;
   if (!h.dont_fragment) h.identification = ns_.ip_ident().next(*source, destination, 17, ns_.sim().now());
   wire::Packet p = ns_.pool().make(total);
   h.emit(p.bytes());

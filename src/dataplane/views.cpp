@@ -30,7 +30,8 @@ std::string ip_br_link(const Namespace& ns) {
 }
 
 // print_addrinfo brief: the same name and state columns, then every address as "A/L ",
-// primaries before secondaries.
+// primaries before secondaries. Linux would go on with the IPv6 ones (lo's ::1/128, a link's
+// fe80::/64); calisim is IPv4 only, so they are not there.
 std::string ip_br_addr(const Namespace& ns) {
   std::string out;
   for (const auto& d : ns.devices()) {

@@ -28,30 +28,13 @@
 namespace calisim::calico {
 namespace {
 
+using test::error_of;
+using test::view;
+
 using test::kExamples;
 
 std::unique_ptr<Cluster> run(const std::string& file, const std::filesystem::path& dir = {}) {
   return test::run_example(file, dir);
-}
-
-
-std::string view(const Cluster& c, std::string_view where, std::string_view command) {
-  auto out = c.command(where, command);
-  if (!out) {
-    ADD_FAILURE() << where << "$ " << command << ": " << out.error().message;
-    return "";
-  }
-  return *out;
-}
-
-std::string error_of(const Cluster& c, std::string_view where, std::string_view command) {
-  auto out = c.command(where, command);
-  if (out) {
-    ADD_FAILURE() << where << "$ " << command << " succeeded:\n" << *out;
-    return "";
-  }
-  EXPECT_EQ(out.error().code, Errc::kInvalidArgument);
-  return out.error().message;
 }
 
 TEST(ClusterViews, LabIpip) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace calisim::test {
 
@@ -19,7 +20,7 @@ inline const std::filesystem::path kExamples =
 // The example `file` built (not run), writing its run directory to `dir` when given; null
 // after a test failure naming what went wrong.
 inline std::unique_ptr<calico::Cluster> example_cluster(const std::string& file,
-                                                const std::filesystem::path& dir = {}) {
+                                                        const std::filesystem::path& dir = {}) {
   auto scenario = calico::load_scenario(kExamples / file);
   EXPECT_TRUE(scenario.has_value()) << (scenario ? "" : scenario.error().message);
   if (!scenario) return nullptr;
@@ -33,12 +34,38 @@ inline std::unique_ptr<calico::Cluster> example_cluster(const std::string& file,
 
 // The same, run for the scenario's duration.
 inline std::unique_ptr<calico::Cluster> run_example(const std::string& file,
-                                            const std::filesystem::path& dir = {}) {
+                                                    const std::filesystem::path& dir = {}) {
   auto cluster = example_cluster(file, dir);
   if (cluster) cluster->run();
   return cluster;
 }
 
-inline Time at(std::int64_t seconds) { return Time::zero() + Duration::seconds(seconds); }
+inline Time at(std::int64_t seconds) {
+  return Time::zero() + Duration::seconds(seconds);
+}
+
+// What `command` prints at `where` (Cluster::command); "" after a test failure naming the error.
+inline std::string view(const calico::Cluster& c, std::string_view where,
+                        std::string_view command) {
+  auto out = c.command(where, command);
+  if (!out) {
+    ADD_FAILURE() << where << "$ " << command << ": " << out.error().message;
+    return "";
+  }
+  return *out;
+}
+
+// The usage error `command` draws at `where` (kInvalidArgument); "" after a test failure when it
+// succeeds.
+inline std::string error_of(const calico::Cluster& c, std::string_view where,
+                            std::string_view command) {
+  auto out = c.command(where, command);
+  if (out) {
+    ADD_FAILURE() << where << "$ " << command << " succeeded:\n" << *out;
+    return "";
+  }
+  EXPECT_EQ(out.error().code, Errc::kInvalidArgument);
+  return out.error().message;
+}
 
 }  // namespace calisim::test

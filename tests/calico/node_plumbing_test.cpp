@@ -34,7 +34,6 @@ struct LabHost {
   Namespace host{sim, pool, "user-controller"};
   LabHost() {
     EXPECT_TRUE(host.set_up("lo", true));
-    EXPECT_TRUE(host.add_address("lo", pfx("127.0.0.1/8")));
     host.add_device<EthernetPort>("enp0s3", MacAddress({8, 0, 0x27, 1, 1, 1}), nat);
     host.add_device<EthernetPort>("enp0s8", MacAddress({8, 0, 0x27, 2, 2, 2}), lan);
     EXPECT_TRUE(host.add_address("enp0s3", pfx("10.0.2.15/24")));
@@ -126,8 +125,9 @@ TEST(CalicoCni, PodPlumbingAsRealCalicoLeavesIt) {
   EXPECT_EQ(r->host_ifindex, 5u);  // after lo, enp0s3, enp0s8, tunl0
   EXPECT_EQ(dataplane::views::ip_route(pod),
             "default via 169.254.1.1 dev eth0 \n169.254.1.1 dev eth0 scope link \n");
+  // The CNI brings lo up, and lo up means 127.0.0.1/8 (inetdev_event NETDEV_UP).
   EXPECT_EQ(dataplane::views::ip_br_addr(pod),
-            "lo               UNKNOWN        \n"
+            "lo               UNKNOWN        127.0.0.1/8 \n"
             "tunl0@NONE       DOWN           \n"
             "eth0@if5         UP             192.168.33.133/32 \n");
   EXPECT_EQ(dataplane::views::ip_route(lab.host),

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/capture_all.hpp"
+#include "tshark_check.hpp"
+
 namespace calisim::dataplane {
 namespace {
 
@@ -22,9 +25,15 @@ using wire::Ipv4Address;
 using wire::Ipv4Prefix;
 using wire::MacAddress;
 
-Ipv4Prefix pfx(const char* text) { return *Ipv4Prefix::parse(text); }
-Ipv4Address ip(const char* text) { return *Ipv4Address::parse(text); }
-MacAddress mac(std::uint8_t last) { return MacAddress({0x02, 0, 0, 0, 0, last}); }
+Ipv4Prefix pfx(const char* text) {
+  return *Ipv4Prefix::parse(text);
+}
+Ipv4Address ip(const char* text) {
+  return *Ipv4Address::parse(text);
+}
+MacAddress mac(std::uint8_t last) {
+  return MacAddress({0x02, 0, 0, 0, 0, last});
+}
 
 Route via(const char* dst, const char* gateway, std::uint32_t ifindex) {
   Route r;
@@ -43,7 +52,6 @@ struct World {
     namespaces.push_back(std::make_unique<Namespace>(sim, pool, name));
     Namespace& n = *namespaces.back();
     EXPECT_TRUE(n.set_up("lo", true));
-    EXPECT_TRUE(n.add_address("lo", pfx("127.0.0.1/8")));
     return n;
   }
   // A veth between two namespaces, addressed and up.
@@ -96,6 +104,8 @@ TEST(Namespace, PingAcrossAVeth) {
   Namespace& a = w.ns("a");
   Namespace& b = w.ns("b");
   w.link(a, "a0", "10.200.1.2/24", b, "b0", "10.200.1.1/24");
+  test::CaptureAll cap("ns-ping-across-a-veth");
+  cap.attach_all(w.namespaces);
   Ping ping(a, ip("10.200.1.1"), PingOptions{.count = 3});
   w.sim.run_until(Time::zero() + Duration::seconds(3));
   ASSERT_TRUE(ping.finished());
@@ -106,7 +116,8 @@ TEST(Namespace, PingAcrossAVeth) {
   EXPECT_EQ(lines[3].substr(0, 49), "64 bytes from 10.200.1.1: icmp_seq=3 ttl=64 time=");
   EXPECT_EQ(lines[4], "");
   EXPECT_EQ(lines[5], "--- 10.200.1.1 ping statistics ---");
-  EXPECT_TRUE(lines[6].starts_with("3 packets transmitted, 3 received, 0% packet loss, time 2000ms"))
+  EXPECT_TRUE(
+      lines[6].starts_with("3 packets transmitted, 3 received, 0% packet loss, time 2000ms"))
       << lines[6];
   EXPECT_TRUE(lines[7].starts_with("rtt min/avg/max/mdev = ")) << lines[7];
   // ARP resolved both ways.
@@ -118,6 +129,18 @@ TEST(Namespace, PingAcrossAVeth) {
   w.sim.run_until(Time::zero() + Duration::seconds(60));
   EXPECT_EQ(a.neighbours().find(a.device("a0")->ifindex(), ip("10.200.1.1"))->state,
             NeighbourState::kStale);
+  const auto f = cap.finish();
+  test::expect_tshark_clean(f, {.min_packets = 14});
+  // Each end saw the ARP exchange and three echoes each way, with an untouched TTL.
+  EXPECT_EQ(test::tshark_fields(f, "frame.interface_name == \"a/a0\" && icmp",
+                                {"icmp.type", "icmp.seq", "ip.ttl"}),
+            (std::vector<std::string>{"8\t1\t64", "0\t1\t64", "8\t2\t64", "0\t2\t64", "8\t3\t64",
+                                      "0\t3\t64"}));
+  EXPECT_EQ(test::tshark_count(f, "frame.interface_name == \"b/b0\" && icmp.type == 0"), 3u);
+  EXPECT_EQ(test::tshark_count(f,
+                               "frame.interface_name == \"a/a0\" && arp.opcode == 2 && "
+                               "arp.src.proto_ipv4 == 10.200.1.1"),
+            1u);
 }
 
 TEST(Namespace, TtlDropsByOnePerForwardingHop) {
@@ -131,15 +154,34 @@ TEST(Namespace, TtlDropsByOnePerForwardingHop) {
   w.link(node_b, "v0", "10.2.0.1/24", pod_b, "eth0", "10.2.0.2/24");
   ASSERT_TRUE(pod_a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", pod_a.device("eth0")->ifindex())));
   ASSERT_TRUE(pod_b.fib().add_route(via("0.0.0.0/0", "10.2.0.1", pod_b.device("eth0")->ifindex())));
-  ASSERT_TRUE(node_a.fib().add_route(via("10.2.0.0/24", "192.168.56.11", node_a.device("n0")->ifindex())));
-  ASSERT_TRUE(node_b.fib().add_route(via("10.1.0.0/24", "192.168.56.10", node_b.device("n0")->ifindex())));
+  ASSERT_TRUE(
+      node_a.fib().add_route(via("10.2.0.0/24", "192.168.56.11", node_a.device("n0")->ifindex())));
+  ASSERT_TRUE(
+      node_b.fib().add_route(via("10.1.0.0/24", "192.168.56.10", node_b.device("n0")->ifindex())));
   node_a.set_ip_forward(true);
   node_b.set_ip_forward(true);
+  test::CaptureAll cap("ns-ttl-per-hop");
+  cap.attach_all(w.namespaces);
   Ping ping(pod_a, ip("10.2.0.2"), PingOptions{.count = 2});
   w.sim.run();
   ASSERT_EQ(ping.statistics().received, 2u) << ping.output();
   EXPECT_EQ(ping.reply_ttls(), (std::vector<std::uint8_t>{62, 62}));
   EXPECT_NE(ping.lines()[1].find("icmp_seq=1 ttl=62 time="), std::string::npos) << ping.output();
+  const auto f = cap.finish();
+  test::expect_tshark_clean(f, {.min_packets = 24});
+  // The request loses one TTL per forwarding host: 64 leaving pod-a, 63 between the nodes, 62
+  // arriving at pod-b; the reply the same way back.
+  for (const auto& [iface, ttl] :
+       {std::pair{"pod-a/eth0", "64"}, {"node-a/n0", "63"}, {"pod-b/eth0", "62"}}) {
+    EXPECT_EQ(test::tshark_fields(
+                  f, std::string("frame.interface_name == \"") + iface + "\" && icmp.type == 8",
+                  {"ip.ttl"}),
+              (std::vector<std::string>{ttl, ttl}))
+        << iface;
+  }
+  EXPECT_EQ(test::tshark_fields(f, "frame.interface_name == \"pod-a/eth0\" && icmp.type == 0",
+                                {"ip.ttl"}),
+            (std::vector<std::string>{"62", "62"}));
 }
 
 TEST(Namespace, ForwardingOffDropsSilently) {
@@ -212,6 +254,8 @@ TEST(Namespace, RpFilterStrictDropsSpoofedSourceLooseKeepsIt) {
     w.link(r, "r1", "10.2.0.1/24", b, "b0", "10.2.0.2/24");
     r.set_ip_forward(true);
     r.conf_all().rp_filter = mode;
+    test::CaptureAll cap("ns-rp-filter-" + std::to_string(mode));
+    cap.attach_all(w.namespaces);
     ASSERT_TRUE(a.add_address("a0", pfx("10.2.0.99/32")));  // a source that belongs behind r1
     ASSERT_TRUE(a.fib().add_route(via("10.2.0.0/24", "10.1.0.1", a.device("a0")->ifindex())));
     ASSERT_TRUE(b.fib().add_route(via("0.0.0.0/0", "10.2.0.1", b.device("b0")->ifindex())));
@@ -226,6 +270,13 @@ TEST(Namespace, RpFilterStrictDropsSpoofedSourceLooseKeepsIt) {
       EXPECT_EQ(r.drops(DropReason::kRpFilter), 0u);
       EXPECT_EQ(arrived, 1u);
     }
+    const auto f = cap.finish();
+    test::expect_tshark_clean(f, {.min_packets = 4});
+    // The spoofed datagram reached r in both modes; only loose mode let it through to b.
+    const std::string udp = "udp.dstport == 5000 && ip.src == 10.2.0.99";
+    EXPECT_EQ(test::tshark_count(f, "frame.interface_name == \"r/r0\" && " + udp), 1u);
+    EXPECT_EQ(test::tshark_count(f, "frame.interface_name == \"b/b0\" && " + udp),
+              mode == 1 ? 0u : 1u);
   }
 }
 
@@ -236,7 +287,7 @@ TEST(Namespace, FragmentsOnTheWayOutAndReassemblesAtTheDestination) {
   Namespace& a = w.ns("a");
   Namespace& b = w.ns("b");
   w.link(a, "a0", "10.200.1.2/24", b, "b0", "10.200.1.1/24");
-  Ping ping(a, ip("10.200.1.1"), PingOptions{.count = 1, .data_bytes = 2000, .dont_fragment = false});
+  Ping ping(a, ip("10.200.1.1"), PingOptions{.count = 1, .data_bytes = 2000});
   w.sim.run_until(Time::zero() + Duration::seconds(2));
   ASSERT_EQ(ping.statistics().received, 1u) << ping.output();
   EXPECT_EQ(ping.lines()[0], "PING 10.200.1.1 (10.200.1.1) 2000(2028) bytes of data.");
@@ -254,11 +305,22 @@ TEST(Namespace, DfTooBigGetsFragNeededWithTheNextHopMtu) {
   r.device("r1")->set_mtu(1400);
   r.set_ip_forward(true);
   ASSERT_TRUE(a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", a.device("a0")->ifindex())));
+  test::CaptureAll cap("ns-df-frag-needed");
+  cap.attach_all(w.namespaces);
   Ping ping(a, ip("10.2.0.2"), PingOptions{.count = 1, .data_bytes = 1472});
   w.sim.run_until(Time::zero() + Duration::seconds(2));
   ASSERT_GE(ping.lines().size(), 2u);
   EXPECT_EQ(ping.lines()[1], "From 10.1.0.1 icmp_seq=1 Frag needed and DF set (mtu = 1400)");
   EXPECT_EQ(r.drops(DropReason::kMtu), 1u);
+  const auto f = cap.finish();
+  test::expect_tshark_clean(f, {.min_packets = 4});
+  // tshark decodes the router's error as 3/4 with the next-hop MTU, quoting the 1500-byte echo;
+  // nothing reached r1.
+  EXPECT_EQ(test::tshark_fields(f, "icmp.type == 3 && icmp.code == 4 && icmp.mtu == 1400",
+                                {"frame.interface_name", "ip.src", "ip.dst"}),
+            (std::vector<std::string>{"r/r0\t10.1.0.1,10.1.0.2\t10.1.0.2,10.2.0.2",
+                                      "a/a0\t10.1.0.1,10.1.0.2\t10.1.0.2,10.2.0.2"}));
+  EXPECT_EQ(test::tshark_count(f, "frame.interface_name == \"r/r1\""), 0u);
 }
 
 }  // namespace
@@ -344,8 +406,9 @@ TEST(Namespace, DeletingAVethEndTakesThePeerRoutesAndNeighboursAlong) {
   wire::PacketPool pool;
   Namespace host(sim, pool, "host");
   auto pod = std::make_unique<Namespace>(sim, pool, "pod");
-  auto [cali, eth0] = Veth::create(host, "cali1234567890a", wire::MacAddress({0xee, 0xee, 0xee, 0xee, 0xee, 0xee}),
-                                   *pod, "eth0", wire::MacAddress({2, 0, 0, 0, 0, 9}));
+  auto [cali, eth0] =
+      Veth::create(host, "cali1234567890a", wire::MacAddress({0xee, 0xee, 0xee, 0xee, 0xee, 0xee}),
+                   *pod, "eth0", wire::MacAddress({2, 0, 0, 0, 0, 9}));
   const std::uint32_t cali_index = cali.ifindex();
   ASSERT_TRUE(host.set_up("cali1234567890a", true));
   ASSERT_TRUE(pod->set_up("eth0", true));

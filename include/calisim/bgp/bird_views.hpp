@@ -26,6 +26,7 @@
 // The views take plain values (rows for the protocols, the table for the routes), so they do
 // not depend on the session code.
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -46,7 +47,7 @@ struct BirdTimeFormat {
   std::string older = "%F";
   Duration limit = Duration::seconds(20 * 3600);
 
-  static BirdTimeFormat iso_short_ms() { return {}; }                 // BIRD 2 default
+  static BirdTimeFormat iso_short_ms() { return {}; }  // BIRD 2 default
   static BirdTimeFormat iso_short() { return {"%T", "%F", Duration::seconds(20 * 3600)}; }
   static BirdTimeFormat iso_long_ms() { return {"%F %T.%3f", "%F %T.%3f", Duration::zero()}; }
 };
@@ -59,12 +60,32 @@ inline constexpr unsigned kBirdEpochDay = 1;
 // tm_format_time: `t` as seen at `now`.
 std::string format_bird_time(Time t, Time now, const BirdTimeFormat& format);
 
+// Which BIRD prints: BIRD 2 (what a plain `birdc` on a Linux router shows), or the BIRD 1.6 fork
+// calico-node runs (`birdcl` in the calico-node container; projectcalico/bird, nest/proto.c
+// proto_cmd_show "%-8s %-8s %-8s %-5s  %-10s  %s", nest/rt-table.c rt_show_rte
+// "%-18s %s [%s %s%s]%s%s" with the gateway on the same line, no "Table" heading, and
+// proto/bgp/attrs.c bgp_get_route_info's " (100/0) [i]" with the IGP metric of the next hop).
+enum class BirdLayout : std::uint8_t { kBird2, kBird16 };
+
 struct BirdViewOptions {
   Time now;  // the moment birdc asks
   BirdTimeFormat protocol_time = BirdTimeFormat::iso_short_ms();
   BirdTimeFormat route_time = BirdTimeFormat::iso_short_ms();
   bool banner = true;  // birdc's "BIRD 2.0.12 ready." greeting
   std::string version = "2.0.12";
+  BirdLayout layout = BirdLayout::kBird2;
+
+  // What `birdcl` prints in calico-node: "BIRD v0.3.3+birdv1.6.8 ready.", times "%T" for changes
+  // less than 20 hours old, else "%F" (conf/conf.c of the fork).
+  static BirdViewOptions calico_node(Time now) {
+    BirdViewOptions o;
+    o.now = now;
+    o.protocol_time = BirdTimeFormat::iso_short();
+    o.route_time = BirdTimeFormat::iso_short();
+    o.version = "v0.3.3+birdv1.6.8";
+    o.layout = BirdLayout::kBird16;
+    return o;
+  }
 };
 
 // One row of `show protocols`.
@@ -84,7 +105,7 @@ struct ShowRouteOptions {
   std::optional<wire::Ipv4Prefix> prefix{};  // `show route <prefix>`: that network only
   // `show route for <address>`: the longest prefix with a route covering the address.
   std::optional<wire::Ipv4Address> for_address{};
-  std::optional<SourceId> protocol{};        // `show route protocol <name>`
+  std::optional<SourceId> protocol{};  // `show route protocol <name>`
   // `show route export <peer>`: the routes the peer's export would send (its best routes that
   // pass bgp_preexport and the export filter), printed as they are in the table.
   std::optional<SourceId> export_to{};
@@ -94,11 +115,12 @@ struct ShowRouteOptions {
   std::string_view table = "master4";
 };
 
-std::string show_route(const Rib& rib, const BirdViewOptions& options, const ShowRouteOptions& show = {});
+std::string show_route(const Rib& rib, const BirdViewOptions& options,
+                       const ShowRouteOptions& show = {});
 
 // The lines of one route (rt_show_rte, then rta_show when `all`), without the table header.
 // `first` prints the prefix column, else 20 spaces.
-std::string bird_route_lines(const RibRoute& route, const BirdViewOptions& options, bool all, bool first = true,
-                             bool sync_error = false);
+std::string bird_route_lines(const RibRoute& route, const BirdViewOptions& options, bool all,
+                             bool first = true, bool sync_error = false);
 
 }  // namespace calisim::bgp

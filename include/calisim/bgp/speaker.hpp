@@ -54,6 +54,10 @@ struct SpeakerConfig {
   std::uint32_t local_as = 64512;
   wire::Ipv4Address router_id;
   std::uint64_t seed = 1;  // the sessions' jitter streams derive from it and the peer name
+  // `gateway recursive` (Calico's template): where a BGP next hop leads, looked up in the table
+  // as BIRD's host cache does (kernel_resolver over the node's namespace). Unset: the next hop
+  // is on the neighbour's interface (`gateway direct`).
+  NextHopResolver resolver{};
 };
 
 struct NeighborConfig {
@@ -124,7 +128,10 @@ class Speaker {
   // for a moment; this is the one that won.
   std::optional<ConnectionId> established_connection(std::size_t neighbor) const;
   KernelProtocol* kernel() { return kernel_.get(); }
+  const KernelProtocol* kernel() const { return kernel_.get(); }
   const SpeakerConfig& config() const { return config_; }
+  // When start() ran (BIRD's start: its static, kernel, device and direct protocols came up).
+  std::optional<Time> started_at() const { return started_at_; }
   std::optional<Time> next_deadline() const;
 
   void set_event_listener(std::function<void(const NeighborEvent&)> listener) {
@@ -204,6 +211,7 @@ class Speaker {
   std::set<std::pair<Time, std::size_t>> deadlines_;
   std::uint64_t next_global_ = 1;
   std::optional<Time> requested_wake_;
+  std::optional<Time> started_at_;
   bool pumping_ = false;
   std::function<void(const NeighborEvent&)> listener_;
   std::function<void(const NeighborEvent&)> state_listener_;

@@ -23,6 +23,10 @@
 #include <calisim/sim/result.hpp>
 #include <calisim/sim/simulator.hpp>
 
+namespace calisim::bgp {
+class Speaker;
+}
+
 namespace calisim::calico {
 
 struct ClusterOptions {
@@ -109,6 +113,7 @@ class Cluster {
   Cluster& operator=(const Cluster&) = delete;
 
   Simulator& sim();
+  Time now() const;  // the simulated time
   const Scenario& scenario() const;
   // Runs the simulation to `until` (default: the scenario's duration).
   void run_until(Time until);
@@ -188,6 +193,9 @@ class Cluster {
   // Every BGP session of `node` as (protocol name, state), in BIRD's order; empty when the
   // node runs no BIRD.
   std::vector<std::pair<std::string, std::string>> bgp_sessions(std::string_view node) const;
+  // The node's BIRD (nullptr when calico/node or BIRD is not running there): for views such as
+  // `birdcl show route`.
+  const bgp::Speaker* bgp_speaker(std::string_view node) const;
 
  private:
   struct Impl;

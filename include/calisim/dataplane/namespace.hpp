@@ -26,6 +26,7 @@
 #include <calisim/dataplane/ip_ident.hpp>
 #include <calisim/dataplane/loopback.hpp>
 #include <calisim/dataplane/neighbour.hpp>
+#include <calisim/dataplane/pmtu.hpp>
 #include <calisim/dataplane/reassembly.hpp>
 #include <calisim/sim/result.hpp>
 #include <calisim/sim/simulator.hpp>
@@ -144,6 +145,26 @@ class Namespace {
   // else the egress device's address (inet_select_addr). Errors as connect() reports them.
   Result<wire::Ipv4Address> source_for(wire::Ipv4Address destination) const;
 
+  // --- path MTU (pmtu.cpp) ------------------------------------------------------------------
+  struct PathMtu {
+    std::uint32_t mtu;
+    bool locked;  // a PMTU below min_pmtu: senders no longer set DF
+  };
+  // dst_mtu of the output route to `destination`, as a local socket sees it: a live PMTU
+  // exception, else the route's mtu metric, else the device MTU. nullopt without a route.
+  std::optional<PathMtu> path_mtu(wire::Ipv4Address destination) const;
+  // The live PMTU exception for `destination` (what `ip route get` prints as `cache ...`).
+  const PmtuException* pmtu_exception(wire::Ipv4Address destination) const;
+  // ip_mtu_locked of the output route to `destination` (a PMTU locked below min_pmtu).
+  bool path_mtu_locked(wire::Ipv4Address destination) const {
+    if (!pmtu_.any_locked()) return false;
+    const PmtuException* e = pmtu_exception(destination);
+    return e != nullptr && e->locked;
+  }
+  // skb_dst_update_pmtu / ipv4_update_pmtu: record that `destination` takes at most `mtu`
+  // (kernel rules in PmtuCache::update).
+  void update_pmtu(wire::Ipv4Address destination, std::uint32_t mtu);
+
   // Sends ICMP error `type`/`code` about `offending` (an IPv4 datagram as received) back to its
   // source, with Linux's rules: not about ICMP errors or non-first fragments, not to broadcast
   // or multicast, rate-limited per destination (for sockets: port unreachable).
@@ -200,6 +221,10 @@ class Namespace {
   void forward(Device& in, wire::Packet&& datagram, const FibLookup& route);
   // Sends an outgoing datagram through `route` (fragmenting it when allowed and needed).
   void output(wire::Packet&& datagram, const Route& route);
+  std::uint32_t output_mtu(const Route& route, const Device& out, wire::Ipv4Address destination,
+                           bool local) const;
+  void learn_pmtu(const wire::Ipv4View& ip);
+  std::optional<PathMtu> path_mtu_of(const Route& route, wire::Ipv4Address destination) const;
   void fragment(wire::Packet&& datagram, std::uint32_t mtu,
                 const std::function<void(wire::Packet&&)>& emit);
   void neighbour_output(Device& out, wire::Ipv4Address next_hop, wire::Packet&& datagram);
@@ -242,6 +267,7 @@ class Namespace {
   RandomStream proxy_rng_;
   std::deque<wire::ArpPacket> pending_proxy_replies_;
   Reassembly reassembly_;
+  PmtuCache pmtu_;
   Timer reassembly_timer_;
   struct IcmpPeer {
     std::int64_t tokens;  // jiffies

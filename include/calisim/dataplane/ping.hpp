@@ -18,12 +18,20 @@ namespace calisim::dataplane {
 
 class Namespace;
 
+// `-M do|want|dont` (IP_MTU_DISCOVER). iputils sets the option only when -M is given, so ping
+// runs with the socket default, IP_PMTUDISC_WANT (ip_no_pmtu_disc 0).
+enum class PmtuDiscovery : std::uint8_t {
+  kDont,  // never DF; too big for the path MTU => fragmented here
+  kWant,  // DF while the datagram fits the path MTU (and it is not locked), else fragmented
+  kDo,    // always DF; too big for the path MTU => "ping: local error: message too long, mtu=N"
+};
+
 struct PingOptions {
   int count = 5;                                   // -c
   Duration interval = Duration::seconds(1);        // -i
   std::size_t data_bytes = 56;                     // -s
   std::uint8_t ttl = 64;                           // -t
-  bool dont_fragment = true;                       // -M want: DF while the packet fits
+  PmtuDiscovery pmtu_discovery = PmtuDiscovery::kWant;  // -M
   Duration linger = Duration::seconds(10);         // -W: the wait when nothing came back
 };
 
@@ -46,6 +54,7 @@ class Ping {
 
  private:
   void send_next();
+  void after_send();
   void on_icmp(const wire::Ipv4View& ip);
   void finish();
   void arm_exit();

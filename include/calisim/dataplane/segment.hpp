@@ -22,10 +22,10 @@
 namespace calisim::dataplane {
 
 struct LinkParams {
-  std::int64_t rate_bps = 1'000'000'000;               // serialization rate of each port
-  Duration delay = Duration::microseconds(50);         // propagation, one way
-  std::size_t queue_limit_packets = 1000;              // a port's transmit queue (txqueuelen)
-  double loss = 0.0;                                   // probability a frame is lost
+  std::int64_t rate_bps = 1'000'000'000;        // serialization rate of each port
+  Duration delay = Duration::microseconds(50);  // propagation, one way
+  std::size_t queue_limit_packets = 1000;       // a port's transmit queue (txqueuelen)
+  double loss = 0.0;                            // probability a frame is lost
   // The largest IP packet (Ethernet payload) the fabric carries; 0: no limit beyond the NICs'.
   std::uint32_t mtu_bytes = 0;
 };
@@ -41,7 +41,9 @@ class Segment {
   const std::string& name() const { return name_; }
   const LinkParams& params() const { return params_; }
 
-  // Faults and their repair; they take effect for frames sent from now on.
+  // Faults and their repair; they take effect for frames sent from now on. Frames already on
+  // the wire keep their arrival time; a lower delay never lets a newer frame overtake an older
+  // one from the same port (a cable does not reorder), it arrives right behind it instead.
   void set_up(bool up) { up_ = up; }
   bool up() const { return up_; }
   void set_loss(double loss) { params_.loss = loss; }
@@ -57,12 +59,31 @@ class Segment {
   void unblock_udp_port(std::uint16_t port) { blocked_udp_ports_.erase(port); }
 
   std::size_t port_count() const { return ports_.size(); }
+  // Frames waiting in a port's transmit queue (not yet being serialized), as of now.
+  std::size_t backlog(const EthernetPort& port);
 
  private:
   friend class EthernetPort;
+  // When each queued frame starts serializing, oldest first: the port's transmit queue (a
+  // qdisc's backlog). A frame leaves it once its first bit is on the wire; propagation holds no
+  // place in the queue. Grows to the working size once, then never allocates.
+  class TxQueue {
+   public:
+    std::size_t size() const { return size_; }
+    // Forgets the frames whose serialization has started by `now`.
+    void advance(Time now);
+    void push(Time start);
+
+   private:
+    std::vector<Time> starts_;  // size is a power of two
+    std::size_t head_ = 0;
+    std::size_t size_ = 0;
+  };
   struct Port {
     EthernetPort* device;
     Time busy_until;
+    Time last_arrival;     // of the newest frame on the wire: arrivals never go backwards
+    TxQueue queue;         // waiting to be serialized
     PacketRing in_flight;  // sent by this port, on its way to the switch
   };
 

@@ -37,6 +37,18 @@ class IpipTunnel final : public TunnelDevice {
   OperState oper_state() const override;
   void transmit(wire::Packet&& datagram) override;
   void receive_encapsulated(wire::Packet&& outer) override;
+
+  // `ip tunnel change tunl0 mode ipip pmtudisc|nopmtudisc` (parms.iph.frag_off = DF or 0). The
+  // fallback tunl0 is nopmtudisc, and Felix leaves it so: the tunnel then checks inner packets
+  // against the inner route's MTU only, so an underlay MTU below tunl0's + 20 ends in a
+  // Frag-Needed the node sends itself (calico#7146). With pmtudisc the tunnel MTU is the outer
+  // path MTU - 20 and inner DF packets above it get a Frag-Needed to their source.
+  bool pmtudisc() const { return pmtudisc_; }
+  void set_pmtudisc(bool on) { pmtudisc_ = on; }
+
+ private:
+  bool update_pmtu(const wire::Packet& datagram, wire::Ipv4Address outer_dst);
+  bool pmtudisc_ = false;
 };
 
 // Felix's `vxlan.calico`: VNI 4096, UDP 4789, learning off; Felix programs a permanent
@@ -50,14 +62,20 @@ class VxlanTunnel final : public TunnelDevice {
   void remove_fdb(wire::MacAddress mac);
   std::uint16_t udp_port() const override { return port_; }
   std::uint32_t vni() const { return vni_; }
+  // iproute2 `udpcsum` / `noudpcsum` (VXLAN_F_UDP_ZERO_CSUM_TX when off). On by default: the
+  // kernel checksums unless told not to, and Felix does not ask (see VxlanOuter in encap.hpp).
+  bool udp_checksum() const { return udp_checksum_; }
+  void set_udp_checksum(bool on) { udp_checksum_ = on; }
   // A vxlan device has no carrier of its own: `ip -br link` shows it UNKNOWN when up.
   OperState oper_state() const override;
   void transmit(wire::Packet&& frame) override;
   void receive_encapsulated(wire::Packet&& outer) override;
 
  private:
+  void check_pmtu(const wire::Packet& frame, wire::Ipv4Address remote);
   std::uint32_t vni_;
   std::uint16_t port_;
+  bool udp_checksum_ = true;
   std::unordered_map<std::uint64_t, wire::Ipv4Address> fdb_;
 };
 

@@ -19,5 +19,7 @@ std::string ip_route(const Namespace& ns, std::uint32_t table = kMainTable);
 std::string ip_rule(const Namespace& ns);
 std::string ip_neigh(const Namespace& ns);
 std::string route_n(const Namespace& ns);
+// `ip route get ADDR` (route_get.cpp), or the "RTNETLINK answers: ..." line for an error.
+std::string ip_route_get(const Namespace& ns, wire::Ipv4Address destination);
 
 }  // namespace calisim::dataplane::views
