@@ -73,7 +73,7 @@ using NfHookFn = std::function<NfVerdict(wire::Packet& datagram, const NfHookSta
 class Netfilter {
  public:
   // nf_register_net_hook: returns an id for unregister(). Functions with equal priority run in
-  // the order they were registered.
+  // the order they were registered. Neither call may be made from inside a hook function.
   std::size_t register_hook(NfHook hook, int priority, NfHookFn fn);
   void unregister_hook(std::size_t id);
 
