@@ -33,7 +33,8 @@ Namespace::Namespace(Simulator& sim, wire::PacketPool& pool, std::string name)
       ip_ident_(sim.random("ip_ident/" + name_)),
       proxy_rng_(sim.random("proxy_arp/" + name_)),
       reassembly_(pool),
-      reassembly_timer_(sim, [this] { run_reassembly_timer(); }) {
+      reassembly_timer_(sim, [this] { run_reassembly_timer(); }),
+      icmp_limits_(sim.random("icmp/" + name_)) {
   loopback_ = &add_device<Loopback>();
 }
 
@@ -159,8 +160,9 @@ void Namespace::crash() {
     count_drop(DropReason::kNodeDown, nullptr);
   }
   reassembly_timer_.cancel();
-  pending_proxy_replies_.clear();
-  icmp_peers_.clear();
+  ++boot_;  // queued proxy-ARP replies die with the node
+  proxy_queue_len_ = 0;
+  icmp_limits_.reset();
   pmtu_.clear();
   // Listeners may remove themselves (or others) while being told.
   const auto listeners = crash_listeners_;
@@ -320,40 +322,20 @@ void Namespace::receive(Device& device, Packet&& packet) {
 }
 
 
-// Linux drops these before routing (ip_rcv_core, ip_route_input_slow: martians).
-static bool martian_source(Ipv4Address src) {
-  return src.is_multicast() || src.is_broadcast() || (src.value() >> 24) == 0;
-}
-
-bool Namespace::reverse_path_ok(Device& in, const Ipv4View& ip) {
-  const auto& c = conf_[in.ifindex()];
-  const std::uint8_t mode = std::max(conf_all_.rp_filter, c.rp_filter);
-  if (mode == 0) return true;
-  // fib_validate_source: the route back to the source, as if it arrived on `in`.
-  FlowKey back{};
-  back.destination = ip.source();
-  back.source = ip.destination();
-  back.iif = in.name();
-  const FibLookup r = fib_.lookup(back);
-  if (r.kind != FibLookup::Kind::kRoute) return false;
-  const bool unicast = r.route->type == RouteType::kUnicast ||
-                       (r.route->type == RouteType::kLocal &&
-                        std::max(conf_all_.accept_local, c.accept_local));
-  if (!unicast) return false;
-  return mode == 2 || r.route->ifindex == in.ifindex();
-}
-
 void Namespace::ip_receive(Device& device, Packet&& packet) {
   auto ip = Ipv4View::parse(packet.bytes());
   if (!ip) return count_drop(DropReason::kMalformed, &device);
   if (!ip->checksum_valid()) return count_drop(DropReason::kBadChecksum, &device);
   packet.trim(ip->datagram().size());  // link padding
-  if (martian_source(ip->source())) return count_drop(DropReason::kMartian, &device);
-  if (ip->destination().is_loopback() && device.kind() != DeviceKind::kLoopback &&
-      !std::max(conf_all_.route_localnet, conf_[device.ifindex()].route_localnet)) {
-    return count_drop(DropReason::kMartian, &device);
+  // ip_rcv: NF_HOOK(NF_INET_PRE_ROUTING) after ip_rcv_core's checks, before ip_rcv_finish
+  // routes the packet. A hook may rewrite it (DNAT): the lookup below sees the result.
+  if (!netfilter_.empty(NfHook::kPrerouting)) {
+    if (!nf_hook_slow(NfHook::kPrerouting, packet, &device, nullptr)) return;
+    ip = Ipv4View::parse(packet.bytes());
+    if (!ip) return count_drop(DropReason::kMalformed, &device);
   }
-  // PREROUTING (raw, conntrack, mangle, nat) comes with the rule engine.
+  const bool from_lo = device.kind() == DeviceKind::kLoopback;
+  if (!from_lo && source_is_martian(device, *ip)) return count_drop(DropReason::kMartian, &device);
   FlowKey key{};
   key.destination = ip->destination();
   key.source = ip->source();
@@ -363,7 +345,9 @@ void Namespace::ip_receive(Device& device, Packet&& packet) {
   const FibLookup r = fib_.lookup(key);
   if (r.kind == FibLookup::Kind::kRoute &&
       (r.route->type == RouteType::kLocal || r.route->type == RouteType::kBroadcast)) {
-    if (!reverse_path_ok(device, *ip)) return count_drop(DropReason::kRpFilter, &device);
+    if (!from_lo) {
+      if (auto bad = validate_source(device, *ip, 0)) return count_drop(*bad, &device);
+    }
     return local_deliver(device, std::move(packet));
   }
   forward(device, std::move(packet), r);
@@ -375,21 +359,25 @@ void Namespace::forward(Device& in, Packet&& packet, const FibLookup& r) {
   const Ipv4View ip = *Ipv4View::parse(packet.bytes());
   switch (r.kind) {
     case FibLookup::Kind::kRoute: break;
-    case FibLookup::Kind::kNoRoute:  // ip_error: net unreachable
-      icmp_error(packet, 3, 0);
+    // ip_error (net/ipv4/route.c): ENETUNREACH, EHOSTUNREACH (an unreachable route) and EACCES
+    // (prohibit) become ICMP 3/0, 3/1 and 3/13, behind its own per-source limiter.
+    case FibLookup::Kind::kNoRoute:
+      if (icmp_limits_.ip_error_allow(ip.source(), sim_->now())) icmp_error(packet, 3, 0);
       return count_drop(DropReason::kNoRoute, &in);
     case FibLookup::Kind::kUnreachable:
-      icmp_error(packet, 3, 1);
+      if (icmp_limits_.ip_error_allow(ip.source(), sim_->now())) icmp_error(packet, 3, 1);
       return count_drop(DropReason::kUnreachable, &in);
     case FibLookup::Kind::kProhibit:
-      icmp_error(packet, 3, 13);
+      if (icmp_limits_.ip_error_allow(ip.source(), sim_->now())) icmp_error(packet, 3, 13);
       return count_drop(DropReason::kProhibit, &in);
     case FibLookup::Kind::kBlackhole: return count_drop(DropReason::kBlackhole, &in);
   }
-  if (!reverse_path_ok(in, ip)) return count_drop(DropReason::kRpFilter, &in);
   const Route& route = *r.route;
   Device* out = device(route.ifindex);
   if (out == nullptr) return count_drop(DropReason::kNoRoute, &in);
+  if (in.kind() != DeviceKind::kLoopback) {
+    if (auto bad = validate_source(in, ip, out->ifindex())) return count_drop(*bad, &in);
+  }
   // ip_forward(): TTL first (the quote keeps TTL 1), then the MTU, then the decrement.
   if (ip.ttl() <= 1) {
     icmp_error(packet, 11, 0);
@@ -401,7 +389,8 @@ void Namespace::forward(Device& in, Packet&& packet, const FibLookup& r) {
     return count_drop(DropReason::kMtu, &in);
   }
   wire::ipv4_decrement_ttl(packet.bytes());
-  // FORWARD (filter) comes with the rule engine.
+  // ip_forward (net/ipv4/ip_forward.c): NF_HOOK(NF_INET_FORWARD) comes after ip_decrease_ttl.
+  if (!nf_hook(NfHook::kForward, packet, &in, out)) return;
   output(std::move(packet), route);
 }
 
@@ -446,6 +435,18 @@ Result<void> Namespace::route_error(const FibLookup& r, Ipv4Address destination)
   return {};
 }
 
+// What a local send that met no usable route counts.
+static DropReason route_drop_reason(FibLookup::Kind kind) {
+  switch (kind) {
+    case FibLookup::Kind::kUnreachable: return DropReason::kUnreachable;
+    case FibLookup::Kind::kProhibit: return DropReason::kProhibit;
+    case FibLookup::Kind::kBlackhole: return DropReason::kBlackhole;
+    case FibLookup::Kind::kRoute:
+    case FibLookup::Kind::kNoRoute: break;
+  }
+  return DropReason::kNoRoute;
+}
+
 Result<void> Namespace::send(Packet&& datagram) {
   if (!running_) {
     count_drop(DropReason::kNodeDown, nullptr);
@@ -463,14 +464,41 @@ Result<void> Namespace::send(Packet&& datagram) {
   key.tos = ip->tos();
   const FibLookup r = fib_.lookup(key);
   if (auto e = route_error(r, ip->destination()); !e) {
-    count_drop(r.kind == FibLookup::Kind::kBlackhole ? DropReason::kBlackhole
-                                                     : DropReason::kNoRoute,
-               nullptr);
+    count_drop(route_drop_reason(r.kind), nullptr);
     return e;
   }
-  // OUTPUT (raw, mangle, nat, filter) comes with the rule engine.
   datagram.meta.ingress_ifindex = 0;
+  // __ip_local_out: NF_HOOK(NF_INET_OUTPUT) after the socket's route lookup. A hook that
+  // changes the destination or the mark gets the packet routed again (ip_route_me_harder).
+  if (!netfilter_.empty(NfHook::kOutput)) return output_hooked(std::move(datagram), key, *r.route);
   output(std::move(datagram), *r.route);
+  return {};
+}
+
+Result<void> Namespace::output_hooked(Packet&& datagram, FlowKey key, const Route& route) {
+  const Route* chosen = &route;
+  const Device* out = route.type == RouteType::kLocal ? loopback_ : device(route.ifindex);
+  if (!nf_hook_slow(NfHook::kOutput, datagram, nullptr, out)) {
+    // NF_DROP at OUTPUT: ip_local_out returns -EPERM to the socket (NF_DROP_GETERR).
+    return make_error(Errc::kUnavailable, fmt::format("{}: {}: Operation not permitted", name_,
+                                                      key.destination.to_string()));
+  }
+  auto ip = Ipv4View::parse(datagram.bytes());
+  if (!ip) {
+    count_drop(DropReason::kMalformed, nullptr);
+    return {};
+  }
+  if (ip->destination() != key.destination || datagram.meta.mark != key.mark) {
+    key.destination = ip->destination();
+    key.mark = datagram.meta.mark;
+    const FibLookup again = fib_.lookup(key);
+    if (!again.ok()) {
+      count_drop(route_drop_reason(again.kind), nullptr);
+      return route_error(again, key.destination);
+    }
+    chosen = again.route;
+  }
+  output(std::move(datagram), *chosen);
   return {};
 }
 
@@ -483,7 +511,12 @@ void Namespace::output(Packet&& datagram, const Route& route) {
       route.type == RouteType::kLocal ? ip.destination()
                                       : (route.gateway ? *route.gateway : ip.destination());
   datagram.meta.next_hop = next_hop.value();
-  // POSTROUTING (mangle, nat) comes with the rule engine.
+  // ip_output: NF_HOOK_COND(NF_INET_POST_ROUTING) before ip_finish_output fragments.
+  if (!netfilter_.empty(NfHook::kPostrouting)) {
+    const Device* in =
+        datagram.meta.ingress_ifindex != 0 ? device(datagram.meta.ingress_ifindex) : nullptr;
+    if (!nf_hook_slow(NfHook::kPostrouting, datagram, in, out)) return;
+  }
   const bool local = datagram.meta.ingress_ifindex == 0;
   const std::uint32_t mtu = output_mtu(route, *out, ip.destination(), local);
   if (datagram.size() <= mtu) return neighbour_output(*out, next_hop, std::move(datagram));
@@ -563,98 +596,6 @@ void Namespace::transmit(Device& out, Packet&& frame) {
 }
 
 
-// ---------------------------------------------------------------------------------------------
-// ARP (net/ipv4/arp.c arp_process)
-
-void Namespace::arp_receive(Device& device, Packet&& frame) {
-  auto eth = wire::EthernetView::parse(frame.bytes());
-  auto arp = wire::ArpPacket::parse(eth->payload());
-  if (!arp) return count_drop(DropReason::kMalformed, &device);
-  const Time now = sim_->now();
-  ArpReceived received;
-  received.ifindex = device.ifindex();
-  received.sender_ip = arp->sender_ip;
-  received.sender_mac = arp->sender_mac;
-  received.gratuitous = arp->sender_ip == arp->target_ip;
-  if (arp->operation == wire::ArpOperation::kReply) {
-    received.receipt = eth->destination() == device.mac() ? ArpReceipt::kReplyToUs
-                                                          : ArpReceipt::kReplyOther;
-    return release(device, neighbours_.on_arp(received, now));
-  }
-  if (arp->operation != wire::ArpOperation::kRequest) return;
-  const Ipv4Address sip = arp->sender_ip;
-  const Ipv4Address tip = arp->target_ip;
-  if (sip.is_multicast() || tip.is_multicast() || tip.is_loopback()) return;
-  // The kernel routes the request's target as if an IP packet from sip to tip had arrived on
-  // this device (ip_route_input_noref), then decides.
-  FlowKey key{};
-  key.destination = tip;
-  key.source = sip;
-  key.iif = device.name();
-  const FibLookup r = fib_.lookup(key);
-  bool answer = false;
-  if (r.kind != FibLookup::Kind::kRoute) {
-    answer = false;
-  } else if (r.route->type == RouteType::kLocal) {
-    answer = true;  // arp_ignore 0: any local address, on any device
-  } else if (r.route->type == RouteType::kUnicast && conf_[device.ifindex()].forwarding) {
-    // arp_fwd_proxy: proxy_arp on (max of all and the device), and the route to the target
-    // leaves through another device. A host with no route to 169.254.1.1 answers nothing.
-    const bool proxy = std::max(conf_all_.proxy_arp, conf_[device.ifindex()].proxy_arp);
-    answer = proxy && r.route->ifindex != device.ifindex();
-  }
-  received.receipt = answer ? ArpReceipt::kRequestAnswered : ArpReceipt::kRequestOther;
-  release(device, neighbours_.on_arp(received, now));
-  if (!answer) return;
-  const wire::ArpPacket reply = wire::ArpPacket::reply_to(*arp, device.mac());
-  // proxy_delay: Calico sets 0 on cali devices; otherwise a proxied broadcast request waits a
-  // random time below proxy_delay (pneigh_enqueue). Local answers are immediate.
-  const auto delay_centis = conf_[device.ifindex()].proxy_delay_centis;
-  if (r.route->type == RouteType::kLocal || delay_centis == 0 ||
-      eth->destination() == device.mac()) {
-    return send_arp(device, reply, arp->sender_mac);
-  }
-  const auto delay = Duration::milliseconds(
-      static_cast<std::int64_t>(proxy_rng_.uniform(std::uint64_t{delay_centis} * 10)));
-  Device* dev = &device;
-  const MacAddress to = arp->sender_mac;
-  pending_proxy_replies_.push_back(reply);
-  sim_->schedule_after(delay, [this, dev, to] {
-    const wire::ArpPacket a = pending_proxy_replies_.front();
-    pending_proxy_replies_.pop_front();
-    send_arp(*dev, a, to);
-  });
-}
-
-void Namespace::send_arp(Device& out, const wire::ArpPacket& arp, MacAddress destination) {
-  Packet frame = pool_->make(EthernetHeader::kLength + wire::ArpPacket::kLength);
-  EthernetHeader{destination, out.mac(), EtherType::kArp}.emit(frame.bytes());
-  arp.emit(frame.bytes().subspan(EthernetHeader::kLength));
-  transmit(out, std::move(frame));
-}
-
-void Namespace::release(Device& out, ReleasedPackets released) {
-  for (Packet& p : released.packets) {
-    EthernetHeader{released.mac, out.mac(), EtherType::kIpv4}.emit(
-        p.push_front(EthernetHeader::kLength));
-    transmit(out, std::move(p));
-  }
-  schedule_neighbour_timer();
-}
-
-void Namespace::send_arp_request(const SendArpRequest& request) {
-  Device* out = device(request.ifindex);
-  if (out == nullptr) return;
-  // arp_solicit: the queued packet's source when it is ours (arp_announce 0), else the
-  // device's address for the target.
-  const Ipv4Address sip =
-      is_local_address(request.packet_source)
-          ? request.packet_source
-          : select_source(out->ifindex(), request.target).value_or(Ipv4Address());
-  const wire::ArpPacket arp = wire::ArpPacket::request(out->mac(), sip, request.target);
-  send_arp(*out, arp, request.unicast_to.value_or(MacAddress::broadcast()));
-}
-
 void Namespace::run_neighbour_timers() {
   for (NeighbourAction& action : neighbours_.poll(sim_->now())) {
     if (auto* request = std::get_if<SendArpRequest>(&action)) {
@@ -688,155 +629,6 @@ void Namespace::run_reassembly_timer() {
     count_drop(DropReason::kReassemblyTimeout, nullptr);
   }
   if (auto next = reassembly_.next_deadline()) reassembly_timer_.arm_at(*next);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Local delivery and ICMP
-
-void Namespace::local_deliver(Device& device, Packet&& packet) {
-  const Ipv4View ip = *Ipv4View::parse(packet.bytes());
-  if (ip.is_fragment()) {
-    auto whole = reassembly_.add(std::move(packet), sim_->now());
-    if (!whole) {
-      if (!reassembly_timer_.armed()) {
-        if (auto next = reassembly_.next_deadline()) reassembly_timer_.arm_at(*next);
-      }
-      return;
-    }
-    return local_deliver(device, std::move(*whole));
-  }
-  const auto protocol = static_cast<std::uint8_t>(ip.protocol());
-  switch (ip.protocol()) {
-    case wire::IpProtocol::kIcmp: {
-      auto icmp = wire::IcmpView::parse(ip.payload());
-      if (!icmp || !icmp->checksum_valid()) return count_drop(DropReason::kBadChecksum, &device);
-      learn_pmtu(ip);
-      if (icmp->type() == wire::IcmpType::kEchoRequest) {
-        icmp_echo_reply(ip);
-      }
-      break;
-    }
-    case wire::IpProtocol::kIpip:
-      if (!has_handler(protocol)) {
-        // ipip_rcv: with tunl0 up any IPIP packet to a local address is taken; otherwise the
-        // module is not there and the kernel answers protocol unreachable.
-        for (const auto& d : devices_) {
-          if (d->kind() == DeviceKind::kIpip && d->admin_up()) {
-            return static_cast<TunnelDevice&>(*d).receive_encapsulated(std::move(packet));
-          }
-        }
-        icmp_error(packet, 3, 2);
-        return count_drop(DropReason::kTunnelMismatch, &device);
-      }
-      break;
-    case wire::IpProtocol::kUdp: {
-      auto udp = wire::UdpView::parse(ip.payload());
-      if (!udp) return count_drop(DropReason::kMalformed, &device);
-      for (const auto& d : devices_) {
-        if (d->kind() == DeviceKind::kVxlan && d->admin_up() &&
-            static_cast<TunnelDevice&>(*d).udp_port() == udp->destination_port()) {
-          return static_cast<TunnelDevice&>(*d).receive_encapsulated(std::move(packet));
-        }
-      }
-      if (!has_handler(protocol)) {
-        icmp_error(packet, 3, 3);
-        return count_drop(DropReason::kNoSocket, &device);
-      }
-      break;
-    }
-    default:
-      if (!has_handler(protocol)) {
-        if (ip.protocol() != wire::IpProtocol::kTcp) icmp_error(packet, 3, 2);
-        return count_drop(DropReason::kNoSocket, &device);
-      }
-  }
-  dispatch(protocol, ip);
-}
-
-void Namespace::icmp_echo_reply(const Ipv4View& request) {
-  auto icmp = wire::IcmpMessage::parse(request.payload());
-  if (!icmp) return;
-  const auto reply = wire::IcmpMessage::echo_reply(icmp->identifier, icmp->sequence, icmp->data);
-  Ipv4Header h;
-  h.tos = request.tos();  // icmp_reply copies the request's TOS (linux.md §2.4)
-  h.total_length = static_cast<std::uint16_t>(Ipv4Header::kMinLength + reply.size());
-  h.ttl = 64;
-  h.protocol = wire::IpProtocol::kIcmp;
-  h.source = request.destination();
-  h.destination = request.source();
-  h.identification = ip_ident_.next(h.source, h.destination, 1, sim_->now());
-  Packet p = pool_->make(h.total_length);
-  h.emit(p.bytes());
-  reply.emit(p.bytes().subspan(Ipv4Header::kMinLength));
-  (void)send(std::move(p));
-}
-
-bool Namespace::icmp_rate_allows(Ipv4Address destination, std::uint8_t type, std::uint8_t code) {
-  // icmpv4_mask_allow: only types in icmp_ratemask (3, 4, 11, 12) are limited, and never
-  // frag-needed (3/4).
-  if (!(type == 3 || type == 4 || type == 11 || type == 12) || (type == 3 && code == 4)) {
-    return true;
-  }
-  // inet_peer token bucket per destination (icmpv4_xrlim_allow, inet_peer_xrlim_allow): one
-  // token per jiffy, capped at XRLIM_BURST_FACTOR (6) x icmp_ratelimit (1 s); each message
-  // costs icmp_ratelimit. A new peer starts full.
-  constexpr std::int64_t kRatelimit = 250;  // 1000 ms in jiffies at HZ=250
-  constexpr std::int64_t kBurst = 6 * kRatelimit;
-  const std::int64_t now = sim_->now().ns() / IpIdentGenerator::kJiffyNs;
-  auto [it, fresh] = icmp_peers_.try_emplace(destination.value(), IcmpPeer{kBurst, now});
-  IcmpPeer& peer = it->second;
-  if (!fresh) {
-    peer.tokens = std::min(kBurst, peer.tokens + (now - peer.last));
-    peer.last = now;
-  }
-  if (peer.tokens < kRatelimit) return false;
-  peer.tokens -= kRatelimit;
-  return true;
-}
-
-void Namespace::icmp_error(const Packet& offending, std::uint8_t type, std::uint8_t code,
-                           std::uint16_t next_hop_mtu) {
-  send_icmp_error(offending.bytes(), type, code, next_hop_mtu);
-}
-
-void Namespace::send_icmp_error(wire::Bytes offending, std::uint8_t type, std::uint8_t code,
-                                std::uint16_t next_hop_mtu) {
-  auto ip = Ipv4View::parse(offending);
-  if (!ip) return;
-  // icmp_send: never about ICMP errors, non-first fragments, or to broadcast/multicast/zero.
-  if (ip->fragment_offset_bytes() != 0) return;
-  if (ip->source().is_multicast() || ip->source().is_broadcast() ||
-      ip->source().is_unspecified() || ip->destination().is_multicast() ||
-      ip->destination().is_broadcast()) {
-    return;
-  }
-  if (ip->protocol() == wire::IpProtocol::kIcmp) {
-    auto inner = wire::IcmpView::parse(ip->payload());
-    if (!inner || inner->is_error()) return;
-  }
-  if (!icmp_rate_allows(ip->source(), type, code)) return;
-  const wire::Bytes quote = wire::icmp_error_quote(offending, wire::kIcmpQuoteLinuxMaxBytes);
-  wire::IcmpMessage msg;
-  msg.type = static_cast<wire::IcmpType>(type);
-  msg.code = code;
-  msg.next_hop_mtu = next_hop_mtu;
-  msg.data = quote;
-  Ipv4Header h;
-  h.tos = static_cast<std::uint8_t>((ip->tos() & 0x1e) | 0xc0);  // linux.md §2.4
-  h.total_length = static_cast<std::uint16_t>(Ipv4Header::kMinLength + msg.size());
-  h.ttl = 64;
-  h.protocol = wire::IpProtocol::kIcmp;
-  h.destination = ip->source();
-  // The source is the address of the interface the error leaves by (route lookup with saddr
-  // 0); icmp_errors_use_inbound_ifaddr is 0.
-  auto src = source_for(h.destination);
-  if (!src) return;
-  h.source = *src;
-  h.identification = ip_ident_.next(h.source, h.destination, 1, sim_->now());
-  Packet p = pool_->make(h.total_length);
-  h.emit(p.bytes());
-  msg.emit(p.bytes().subspan(Ipv4Header::kMinLength));
-  (void)send(std::move(p));
 }
 
 }  // namespace calisim::dataplane

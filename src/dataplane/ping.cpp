@@ -22,7 +22,13 @@ Ping::Ping(Namespace& ns, wire::Ipv4Address target, PingOptions options)
   auto src = ns.source_for(target);
   if (!src) {
     const std::string& m = src.error().message;
-    lines_.push_back("ping: connect: " + m.substr(m.rfind(": ") + 2));
+    const std::string why = m.substr(m.rfind(": ") + 2);
+    // iputils ping4_run: EACCES (a prohibit route) gets its own advice instead of the errno
+    // text (checked with iputils 20221126: `ping 203.0.113.1` with a prohibit route).
+    lines_.push_back(why == "Permission denied"
+                         ? "ping: Do you want to ping broadcast? Then -b. If not, check your "
+                           "local firewall rules"
+                         : "ping: connect: " + why);
     finished_ = true;
     return;
   }

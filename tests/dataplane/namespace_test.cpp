@@ -326,36 +326,8 @@ TEST(Namespace, DfTooBigGetsFragNeededWithTheNextHopMtu) {
 }  // namespace
 }  // namespace calisim::dataplane
 
-namespace calisim::dataplane {
-namespace {
-
-// Linux limits ICMP errors per destination host: a burst of 6, then one a second
-// (icmp_ratelimit 1000 ms x XRLIM_BURST_FACTOR 6; linux.md §2.4). Frag-needed is never limited.
-TEST(Namespace, IcmpErrorsAreRateLimitedPerDestination) {
-  World w;
-  Namespace& a = w.ns("a");
-  Namespace& r = w.ns("r");
-  w.link(a, "a0", "10.1.0.2/24", r, "r0", "10.1.0.1/24");
-  r.set_ip_forward(true);
-  ASSERT_TRUE(a.fib().add_route(via("0.0.0.0/0", "10.1.0.1", a.device("a0")->ifindex())));
-  std::uint64_t errors = 0;
-  a.add_protocol_handler(1, [&errors](const wire::Ipv4View&, Time) { ++errors; });
-  auto send_udp = [&] {
-    // The router has no route to 10.9.9.9: net unreachable.
-    ASSERT_TRUE(a.send(udp_datagram(w.pool, ip("10.1.0.2"), ip("10.9.9.9"), 40000, 33434)));
-  };
-  for (int i = 0; i < 10; ++i) send_udp();
-  w.sim.run_until(Time::zero() + Duration::milliseconds(100));
-  EXPECT_EQ(errors, 6u);
-  EXPECT_EQ(r.drops(DropReason::kNoRoute), 10u);
-  w.sim.run_until(Time::zero() + Duration::milliseconds(1100));
-  for (int i = 0; i < 3; ++i) send_udp();
-  w.sim.run_until(Time::zero() + Duration::milliseconds(1200));
-  EXPECT_EQ(errors, 7u);  // one token refilled in the second
-}
-
-}  // namespace
-}  // namespace calisim::dataplane
+// ICMP rate limits (the old per-destination test was wrong for forwarded no-route errors,
+// which ip_error also limits): icmp_ratelimit_test.cpp.
 
 namespace calisim::dataplane {
 namespace {

@@ -33,6 +33,7 @@ enum class DropReason : std::uint8_t {
   kTunnelMismatch,      // a tunnel packet no tunnel device accepts
   kNodeDown,            // the node has crashed (powered off) and not yet restarted
   kFabricMtu,           // larger than the fabric's MTU (a switch or cloud network): silent
+  kNetfilterDrop,       // a netfilter hook function said drop (SKB_DROP_REASON_NETFILTER_DROP)
   kCount,
 };
 
@@ -62,6 +63,7 @@ constexpr std::string_view to_string(DropReason r) {
     case DropReason::kTunnelMismatch: return "tunnel-mismatch";
     case DropReason::kNodeDown: return "node-down";
     case DropReason::kFabricMtu: return "fabric-mtu";
+    case DropReason::kNetfilterDrop: return "netfilter-drop";
     case DropReason::kCount: break;
   }
   return "unknown";

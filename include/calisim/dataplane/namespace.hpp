@@ -4,8 +4,11 @@
 // packet path:
 //
 //   device rx -> tap -> PREROUTING -> route lookup -> INPUT   -> local delivery (ICMP, sockets)
-//                                                  -> FORWARD -> TTL-1 -> POSTROUTING
+//                                                  -> TTL-1 -> FORWARD -> POSTROUTING
 //                                                     -> neighbour resolution -> device tx -> tap
+//   local send -> route lookup -> OUTPUT -> POSTROUTING -> fragmentation -> neighbour -> tx
+//
+// The netfilter hooks are extension points (netfilter.hpp).
 //
 // Every packet that dies here records a DropReason.
 
@@ -23,9 +26,11 @@
 #include <calisim/dataplane/device.hpp>
 #include <calisim/dataplane/drop.hpp>
 #include <calisim/dataplane/fib.hpp>
+#include <calisim/dataplane/icmp_rate_limit.hpp>
 #include <calisim/dataplane/ip_ident.hpp>
 #include <calisim/dataplane/loopback.hpp>
 #include <calisim/dataplane/neighbour.hpp>
+#include <calisim/dataplane/netfilter.hpp>
 #include <calisim/dataplane/pmtu.hpp>
 #include <calisim/dataplane/reassembly.hpp>
 #include <calisim/sim/result.hpp>
@@ -130,6 +135,11 @@ class Namespace {
   DeviceSysctls& conf(std::string_view device);
   // net.ipv4.ip_forward: sets `forwarding` on all and on every device.
   void set_ip_forward(bool on);
+  // net.ipv4.icmp_ratelimit, icmp_ratemask, icmp_msgs_per_sec/burst, route.error_cost/burst.
+  IcmpSysctls& icmp_sysctls() { return icmp_limits_.sysctls(); }
+
+  // The five IPv4 netfilter hooks of this namespace (netfilter.hpp).
+  Netfilter& netfilter() { return netfilter_; }
 
   // --- packet path ---------------------------------------------------------------------------
   // A device received a frame (Ethernet devices) or a datagram (tunnels, TUN).
@@ -167,9 +177,11 @@ class Namespace {
 
   // Sends ICMP error `type`/`code` about `offending` (an IPv4 datagram as received) back to its
   // source, with Linux's rules: not about ICMP errors or non-first fragments, not to broadcast
-  // or multicast, rate-limited per destination (for sockets: port unreachable).
+  // or multicast, rate-limited as icmp_rate_limit.hpp describes (for sockets: port
+  // unreachable). `in_ifindex` is the device it came in on (0: unknown; a datagram from one of
+  // our own addresses then counts as having come in on loopback).
   void send_icmp_error(wire::Bytes offending, std::uint8_t type, std::uint8_t code,
-                       std::uint16_t next_hop_mtu = 0);
+                       std::uint16_t next_hop_mtu = 0, std::uint32_t in_ifindex = 0);
 
   // Local protocol handlers (sockets). Each sees every datagram of its protocol delivered to
   // this namespace, after ICMP echo requests have been answered. Removing one from inside a
@@ -216,11 +228,15 @@ class Namespace {
 
   void arp_receive(Device& device, wire::Packet&& frame);
   void ip_receive(Device& device, wire::Packet&& datagram);
-  bool reverse_path_ok(Device& in, const wire::Ipv4View& ip);
+  bool source_is_martian(const Device& in, const wire::Ipv4View& ip) const;
+  std::optional<DropReason> validate_source(const Device& in, const wire::Ipv4View& ip,
+                                            std::uint32_t oif) const;
   void local_deliver(Device& device, wire::Packet&& datagram);
   void forward(Device& in, wire::Packet&& datagram, const FibLookup& route);
   // Sends an outgoing datagram through `route` (fragmenting it when allowed and needed).
   void output(wire::Packet&& datagram, const Route& route);
+  // send()'s tail when OUTPUT hooks are registered: run them, route again if they re-aimed it.
+  Result<void> output_hooked(wire::Packet&& datagram, FlowKey key, const Route& route);
   std::uint32_t output_mtu(const Route& route, const Device& out, wire::Ipv4Address destination,
                            bool local) const;
   void learn_pmtu(const wire::Ipv4View& ip);
@@ -238,7 +254,12 @@ class Namespace {
   Result<void> route_error(const FibLookup& r, wire::Ipv4Address destination) const;
   bool has_handler(std::uint8_t protocol) const;
   void dispatch(std::uint8_t protocol, const wire::Ipv4View& ip);
-  bool icmp_rate_allows(wire::Ipv4Address destination, std::uint8_t type, std::uint8_t code);
+  // Runs a netfilter hook; false (and a kNetfilterDrop) when a hook function dropped the
+  // packet. Nothing registered: one empty check.
+  bool nf_hook(NfHook hook, wire::Packet& datagram, const Device* in, const Device* out) {
+    return netfilter_.empty(hook) || nf_hook_slow(hook, datagram, in, out);
+  }
+  bool nf_hook_slow(NfHook hook, wire::Packet& datagram, const Device* in, const Device* out);
 
   // ICMP errors about `offending` (the datagram as received), sent back to its source.
   void icmp_error(const wire::Packet& offending, std::uint8_t type, std::uint8_t code,
@@ -265,15 +286,14 @@ class Namespace {
   std::vector<Device*> by_ifindex_;
   IpIdentGenerator ip_ident_;
   RandomStream proxy_rng_;
-  std::deque<wire::ArpPacket> pending_proxy_replies_;
+  // Bumped by crash(): delayed proxy-ARP replies queued before it are forgotten.
+  std::uint32_t boot_ = 0;
+  std::uint32_t proxy_queue_len_ = 0;  // delayed proxy-ARP replies waiting
   Reassembly reassembly_;
   PmtuCache pmtu_;
   Timer reassembly_timer_;
-  struct IcmpPeer {
-    std::int64_t tokens;  // jiffies
-    std::int64_t last;    // jiffy of the last refill
-  };
-  std::unordered_map<std::uint32_t, IcmpPeer> icmp_peers_;
+  IcmpRateLimiter icmp_limits_;
+  Netfilter netfilter_;
   struct Handler {
     std::size_t id;
     std::uint8_t protocol;
