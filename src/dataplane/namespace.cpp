@@ -591,6 +591,10 @@ void Namespace::neighbour_output(Device& out, Ipv4Address next_hop, Packet&& dat
 
 void Namespace::transmit(Device& out, Packet&& frame) {
   if (!out.admin_up()) return count_drop(DropReason::kDeviceDown, &out);
+  // Without carrier the device's qdisc is noop_qdisc (dev_deactivate on linkwatch), which drops
+  // in __dev_queue_xmit before dev_hard_start_xmit hands copies to the taps: tcpdump on a NIC
+  // with its cable out shows nothing going out.
+  if (!out.carrier()) return out.drop_tx(DropReason::kLinkDown);
   tap(out, frame, PacketTap::Direction::kOutbound);
   out.transmit(std::move(frame));
 }

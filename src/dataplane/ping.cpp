@@ -48,6 +48,7 @@ Ping::~Ping() {
 void Ping::send_next() {
   if (finished_) return;
   const Time now = ns_.sim().now();
+  last_send_ = now;
   const auto seq = static_cast<std::uint16_t>(++sent_);
   // iputils fills the data with a struct timeval of the send time, then 0x10, 0x11, ...
   std::vector<std::uint8_t> data(options_.data_bytes);
@@ -178,7 +179,10 @@ void Ping::finish() {
   finished_ = true;
   send_timer_.cancel();
   exit_timer_.cancel();
-  stats_.elapsed = ns_.sim().now() - start_;
+  // ping_common.c finish(): "time" is cur_time - start_time, and pinger() updates cur_time only
+  // while it still has probes to send, so the wait for the last replies is not counted: a
+  // single unanswered ping says "time 0ms", `-c 2 -W 1` about 1000 ms (1010 ms on a 6.18 kernel).
+  stats_.elapsed = last_send_ - start_;
   const std::string summary = ping_summary(target_.to_string(), stats_);
   std::size_t start = 0;
   // Split into lines; the summary starts with an empty line and ends with a newline.

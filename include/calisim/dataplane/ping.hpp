@@ -67,6 +67,7 @@ class Ping {
   std::uint16_t ip_id_;        // the connected socket's IP ID counter
   int sent_ = 0;
   Time start_;
+  Time last_send_;  // iputils' cur_time: the last pinger() call that sent
   std::vector<std::optional<Time>> sent_at_;
   std::vector<bool> answered_;
   Duration max_rtt_;

@@ -37,7 +37,7 @@ struct PingStatistics {
   std::uint64_t received = 0;
   std::uint64_t errors = 0;
   std::vector<Duration> rtts;  // of the received replies
-  Duration elapsed;            // from the first send to the end (ping's "time")
+  Duration elapsed;            // from the first send to the last (ping's "time")
   std::uint64_t max_outstanding = 0;  // "pipe N" is printed when more than one was in flight
 };
 
