@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "dataplane/bulk_transfer.hpp"
 #include "dataplane/capture_all.hpp"
 #include "test_util.hpp"
 #include "tshark_check.hpp"
@@ -29,48 +30,9 @@ Ipv4Address ip(const char* text) {
   return *Ipv4Address::parse(text);
 }
 
-std::vector<std::uint8_t> payload(std::size_t n) {
-  std::vector<std::uint8_t> v(n);
-  RandomStream r(99, "payload");
-  for (auto& b : v) b = static_cast<std::uint8_t>(r.next_u32());
-  return v;
-}
-
-// Sends `data` from `client` to a sink listening on `server`, returns what the sink read.
-struct Transfer {
-  std::vector<std::uint8_t> received;
-  std::size_t sent = 0;
-  bool closed = false;
-  TcpSocket* client = nullptr;
-};
-
-void start_transfer(Transfer& t, TcpStack& client, TcpStack& server, Ipv4Address server_ip,
-                    const std::vector<std::uint8_t>& data) {
-  server.listen(5001, [&t](TcpSocket& s) {
-    s.set_on_event([&t](TcpSocket& sock) {
-      std::uint8_t buf[65536];
-      while (std::size_t n = sock.connection().readable() ? sock.read(buf) : 0) {
-        t.received.insert(t.received.end(), buf, buf + n);
-      }
-      if (sock.connection().at_eof() && sock.state() == TcpState::kCloseWait) sock.close();
-    });
-  });
-  auto c = client.connect(server_ip, 5001);
-  ASSERT_TRUE(c.has_value()) << c.error().message;
-  t.client = *c;
-  t.client->set_on_event([&t, &data](TcpSocket& sock) {
-    if (sock.state() != TcpState::kEstablished) return;
-    while (t.sent < data.size()) {
-      const std::size_t n = sock.write(wire::Bytes(data).subspan(t.sent));
-      if (n == 0) break;
-      t.sent += n;
-    }
-    if (t.sent == data.size() && !t.closed) {
-      t.closed = true;
-      sock.close();
-    }
-  });
-}
+using testbed::payload;
+using testbed::start_transfer;
+using testbed::Transfer;
 
 struct Pair {
   Simulator sim{3};

@@ -21,6 +21,8 @@
 
 #include <gtest/gtest.h>
 
+#include "dataplane/bulk_transfer.hpp"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -142,47 +144,11 @@ struct Cluster {
 };
 
 std::vector<std::uint8_t> payload(std::size_t n) {
-  std::vector<std::uint8_t> v(n);
-  RandomStream r(5, "tunnel-pmtu");
-  for (auto& b : v) b = static_cast<std::uint8_t>(r.next_u32());
-  return v;
+  return testbed::payload(n, 5, "tunnel-pmtu");
 }
 
-struct Transfer {
-  std::vector<std::uint8_t> received;
-  std::size_t sent = 0;
-  bool closed = false;
-  TcpSocket* client = nullptr;
-};
-
-// pod-a sends `data` to a sink on pod-b, port 5001.
-void start(Transfer& t, TcpStack& client, TcpStack& server, Ipv4Address to,
-           const std::vector<std::uint8_t>& data) {
-  server.listen(5001, [&t](TcpSocket& s) {
-    s.set_on_event([&t](TcpSocket& sock) {
-      std::uint8_t buf[65536];
-      while (std::size_t n = sock.connection().readable() ? sock.read(buf) : 0) {
-        t.received.insert(t.received.end(), buf, buf + n);
-      }
-      if (sock.connection().at_eof() && sock.state() == TcpState::kCloseWait) sock.close();
-    });
-  });
-  auto c = client.connect(to, 5001);
-  ASSERT_TRUE(c.has_value()) << c.error().message;
-  t.client = *c;
-  t.client->set_on_event([&t, &data](TcpSocket& sock) {
-    if (sock.state() != TcpState::kEstablished) return;
-    while (t.sent < data.size()) {
-      const std::size_t n = sock.write(wire::Bytes(data).subspan(t.sent));
-      if (n == 0) break;
-      t.sent += n;
-    }
-    if (t.sent == data.size() && !t.closed) {
-      t.closed = true;
-      sock.close();
-    }
-  });
-}
+using testbed::start_transfer;
+using testbed::Transfer;
 
 TEST(TunnelPmtu, FallbackTunl0BlackHolesWhenTheUnderlayShrinks) {
   Cluster c(Encap::kIpip);
@@ -191,7 +157,7 @@ TEST(TunnelPmtu, FallbackTunl0BlackHolesWhenTheUnderlayShrinks) {
   TcpStack tb(*c.pod[1]);
   const auto data = payload(256 * 1024);
   Transfer t;
-  start(t, ta, tb, ip(c.pod_ip[1]), data);
+  start_transfer(t, ta, tb, ip(c.pod_ip[1]), data);
   c.sim.run_until(Time::zero() + Duration::seconds(30));
   // The handshake and small segments pass; full-size ones die at node-a, for ever.
   EXPECT_LT(t.received.size(), data.size());
@@ -222,7 +188,7 @@ TEST(TunnelPmtu, Tunl0WithPmtudiscSendsThePodAFragNeededAndTheTransferCompletes)
   TcpStack tb(*c.pod[1]);
   const auto data = payload(256 * 1024);
   Transfer t;
-  start(t, ta, tb, ip(c.pod_ip[1]), data);
+  start_transfer(t, ta, tb, ip(c.pod_ip[1]), data);
   c.sim.run_until(Time::zero() + Duration::seconds(30));
   ASSERT_EQ(t.received.size(), data.size());
   EXPECT_TRUE(t.received == data);
@@ -242,7 +208,7 @@ TEST(TunnelPmtu, VxlanLowersTheInnerRoutePmtuAndFragmentsTheOuterPackets) {
   TcpStack tb(*c.pod[1]);
   const auto data = payload(256 * 1024);
   Transfer t;
-  start(t, ta, tb, ip(c.pod_ip[1]), data);
+  start_transfer(t, ta, tb, ip(c.pod_ip[1]), data);
   c.sim.run_until(Time::zero() + Duration::seconds(30));
   ASSERT_EQ(t.received.size(), data.size());
   EXPECT_TRUE(t.received == data);
