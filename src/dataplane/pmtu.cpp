@@ -58,6 +58,20 @@ const PmtuException* Namespace::pmtu_exception(wire::Ipv4Address destination) co
   return pmtu_.find(destination, r.route->ifindex, gateway_of(*r.route), sim_->now());
 }
 
+std::uint32_t Namespace::record_tunnel_pmtu(wire::Ipv4Address destination,
+                                            std::optional<std::uint32_t> limit,
+                                            std::uint32_t fallback) {
+  const FibLookup r = route_output(destination);
+  if (!r.ok()) return limit.value_or(fallback);
+  const auto current = path_mtu_of(*r.route, destination);
+  const std::uint32_t mtu = limit ? *limit : (current ? current->mtu : fallback);
+  if (r.route->type == RouteType::kUnicast && current) {
+    pmtu_.update(destination, r.route->ifindex, gateway_of(*r.route), current->mtu, current->locked,
+                 mtu, sim_->now());
+  }
+  return mtu;
+}
+
 std::optional<Namespace::PathMtu> Namespace::path_mtu(wire::Ipv4Address destination) const {
   const FibLookup r = route_output(destination);
   if (!r.ok()) return std::nullopt;

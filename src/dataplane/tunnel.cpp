@@ -55,20 +55,17 @@ bool IpipTunnel::update_pmtu(const wire::Packet& datagram, wire::Ipv4Address out
   Namespace& ns = owner();
   auto inner = wire::Ipv4View::parse(datagram.bytes());
   if (!inner) return true;
-  std::uint32_t mtu = 0;
+  std::optional<std::uint32_t> limit;
   if (pmtudisc_) {
     // df: the outer route's MTU (a learned PMTU included) less the outer header.
     const auto outer = ns.path_mtu(outer_dst);
     if (!outer) return true;
-    mtu = outer->mtu - static_cast<std::uint32_t>(kIpipOverhead);
-  } else {
-    // nopmtudisc: the inner route's own MTU (dst_mtu(skb_dst(skb))), tunl0's unless learned.
-    const auto own = ns.path_mtu(inner->destination());
-    mtu = own ? own->mtu : this->mtu();
+    limit = outer->mtu - static_cast<std::uint32_t>(kIpipOverhead);
   }
+  // nopmtudisc: the inner route's own MTU (dst_mtu(skb_dst(skb))), tunl0's unless learned.
   // skb_dst_update_pmtu_no_confirm: recorded on the inner route even when nothing is too big
   // (an equal MTU creates the exception too: __ip_rt_update_pmtu only refuses a larger one).
-  ns.update_pmtu(inner->destination(), mtu);
+  const std::uint32_t mtu = ns.record_tunnel_pmtu(inner->destination(), limit, this->mtu());
   if (inner->dont_fragment() && datagram.size() > mtu) {
     ns.send_icmp_error(datagram.bytes(), 3, 4, static_cast<std::uint16_t>(mtu));  // icmp_ndo_send
     return false;

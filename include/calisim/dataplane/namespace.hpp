@@ -174,6 +174,11 @@ class Namespace {
   // skb_dst_update_pmtu / ipv4_update_pmtu: record that `destination` takes at most `mtu`
   // (kernel rules in PmtuCache::update).
   void update_pmtu(wire::Ipv4Address destination, std::uint32_t mtu);
+  // tnl_update_pmtu's inner side, with one route lookup: the MTU the tunnel holds the inner
+  // packet to (`limit` when the tunnel does pmtudisc, else the inner route's own MTU, or
+  // `fallback` without one), recorded on the inner route as update_pmtu does.
+  std::uint32_t record_tunnel_pmtu(wire::Ipv4Address destination, std::optional<std::uint32_t> limit,
+                                   std::uint32_t fallback);
 
   // Sends ICMP error `type`/`code` about `offending` (an IPv4 datagram as received) back to its
   // source, with Linux's rules: not about ICMP errors or non-first fragments, not to broadcast
